@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from sqlalchemy import JSON, DateTime, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -95,10 +96,14 @@ def dialect_insert(session: Session, table: Any) -> Insert:
     return module.insert(table)  # type: ignore[no-any-return]
 
 
-def iter_session(factory: sessionmaker[Session]) -> Iterator[Session]:
-    with factory() as session:
+def has_table(engine: Engine, name: str) -> bool:
+    return inspect(engine).has_table(name)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, from the factory create_app put on app.state."""
+    with request.app.state.session_factory() as session:
         yield session
 
 
-def has_table(engine: Engine, name: str) -> bool:
-    return inspect(engine).has_table(name)
+SessionDep = Annotated[Session, Depends(get_session)]

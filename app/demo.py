@@ -1,0 +1,119 @@
+"""Seed data for the demo: a believable morning in a support inbox, both platforms."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app.accounts.models import Account
+from app.auth.models import Team
+from app.auth.service import agent_by_email, create_agent, create_token
+from app.db import utcnow
+from app.inbox.models import CannedResponse, Conversation, Tag
+from app.ingest.service import ingest_batch
+from connectors.base import Author, InboundMessage, Platform, ThreadKind
+
+DEMO_EMAIL = "demo@switchboard.local"
+DEMO_PASSWORD = "switchboard-demo"
+
+# (account key, thread kind, customer (id, handle, name), [(minutes ago, own?, text)])
+THREADS: list[tuple[str, ThreadKind, tuple[str, str, str], list[tuple[int, bool, str]]]] = [
+    ("x_en", ThreadKind.X_MENTION, ("1001", "maria_k", "Maria Keller"), [
+        (95, False, "@acmehelp my printer shows error E-07 and I need to print the order of "
+                    "service for my dad's funeral tomorrow morning. Please, anyone?"),
+        (80, False, "@acmehelp still nothing. I've restarted it three times."),
+    ]),
+    ("x_en", ThreadKind.X_MENTION, ("1002", "tom_builds", "Tom Okafor"), [
+        (240, False, "@acmehelp ordered a replacement cartridge 9 days ago, tracking hasn't "
+                     "moved since Monday. Order 55120."),
+        (225, True, "@tom_builds Sorry about the wait, Tom. I've asked the carrier to trace it "
+                    "and will update you here by 3 pm. ^Sam"),
+        (30, False, "@acmehelp it's 3:30 now..."),
+    ]),
+    ("x_en", ThreadKind.X_DM, ("1003", "lena_writes", "Lena Fischer"), [
+        (50, False, "Hi, I was charged twice for my subscription this month. Can you refund "
+                    "one of them? I can send the bank statement."),
+    ]),
+    ("x_de", ThreadKind.X_MENTION, ("1004", "jonas_b", "Jonas Becker"), [
+        (15, False, "@acme_de Mein Drucker druckt seit dem Update nur noch leere Seiten. "
+                    "Brauche ihn dringend für die Bewerbung morgen."),
+    ]),
+    ("x_de", ThreadKind.X_DM, ("1005", "oma_gerda", "Gerda Schmitt"), [
+        (300, False, "Guten Tag, ich komme mit der Einrichtung nicht zurecht. Mein Enkel ist "
+                     "erst nächste Woche da. Können Sie mir helfen?"),
+        (290, True, "Guten Tag Frau Schmitt, sehr gerne! Sind Sie gerade am Gerät? Dann gehen "
+                    "wir es Schritt für Schritt zusammen durch. Viele Grüße, Anna"),
+        (285, False, "Ja, ich sitze davor."),
+    ]),
+    ("fb", ThreadKind.FB_COMMENT, ("2001", "", "Priya Nair"), [
+        (70, False, "Is anyone actually reading these? Third time asking about my warranty "
+                    "claim (ref W-8812)."),
+    ]),
+    ("fb", ThreadKind.FB_MESSENGER, ("2002", "", "Daniel Roth"), [
+        (20, False, "Hello, the app says my device is offline but it's on the network. I run "
+                    "a small bakery and can't print labels this morning."),
+    ]),
+    ("fb", ThreadKind.FB_MESSENGER, ("2003", "", "Sofia Marino"), [
+        (1500, False, "Do you ship to Italy?"),
+        (1490, True, "Hi Sofia, yes we do: 3 to 5 working days. Anything else I can help with?"),
+        (1480, False, "Perfect, thank you!"),
+    ]),
+]
+
+ACCOUNTS = {
+    "x_en": ("Acme Help (X)", Platform.X, "900001", "acmehelp"),
+    "x_de": ("Acme Deutschland (X)", Platform.X, "900002", "acme_de"),
+    "fb": ("Acme (Facebook Page)", Platform.FACEBOOK, "900003", "Acme"),
+}
+
+
+def seed(session: Session, now: datetime | None = None) -> bool:
+    """Seed once; False when the database already has accounts."""
+    if session.scalar(select(func.count()).select_from(Account)):
+        return False
+    now = now or utcnow()
+    accounts = {}
+    for key, (name, platform, ext, handle) in ACCOUNTS.items():
+        acc = Account(platform=platform.value, name=name, external_id=ext, handle=handle)
+        session.add(acc)
+        accounts[key] = acc
+    session.flush()
+    for n, (key, kind, (cid, handle, name), msgs) in enumerate(THREADS):
+        acc = accounts[key]
+        platform = Platform(acc.platform)
+        batch = [
+            InboundMessage(
+                platform=platform, external_id=f"demo-{n}-{i}", thread_kind=kind,
+                external_thread_id=f"demo-thread-{n}",
+                author=Author(external_id=acc.external_id or "", handle=acc.handle,
+                              name=acc.name) if own
+                else Author(external_id=cid, handle=handle or None, name=name),
+                text=text, created_at=now - timedelta(minutes=ago), is_own=own,
+                raw={"demo": True, "text": text},
+            )
+            for i, (ago, own, text) in enumerate(msgs)
+        ]
+        result = ingest_batch(session, account=acc, stream="demo", messages=batch, cursor=None,
+                              now=now)
+        if msgs[-1][0] > 24 * 60:  # yesterday's happy customers are done
+            for conv in map(lambda i: session.get(Conversation, i), result.conversation_ids):
+                if conv is not None:
+                    conv.status, conv.resolved_at, conv.waiting_since = "resolved", now, None
+    for tag in ("billing", "shipping", "printer", "urgent", "warranty"):
+        session.add(Tag(name=tag))
+    session.add(Team(name="Second level"))
+    session.add(CannedResponse(
+        shortcut="thanks", title="Thanks, looking into it",
+        text="Hi {first_name}, thank you for telling us. I'm looking into it now. {agent_name}",
+    ))
+    return True
+
+
+def demo_agent_token(session: Session) -> str:
+    """The demo agent (created once) and a fresh API token for it."""
+    if agent_by_email(session, DEMO_EMAIL) is None:
+        create_agent(session, email=DEMO_EMAIL, name="Demo Agent", role="supervisor",
+                     password=DEMO_PASSWORD)
+    return create_token(session, email=DEMO_EMAIL, name="demo")

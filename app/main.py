@@ -1,0 +1,34 @@
+"""create_app(settings): wiring only."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import Engine
+
+from app import health
+from app.db import make_engine, session_factory
+from app.errors import DomainError, Unauthorized
+from app.inbox.routes import api as conversations_api
+from app.settings import Settings
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = FastAPI(title="Switchboard", version="0.1.0",
+                  description="Self-hosted social media support inbox: the JSON API.")
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.session_factory = session_factory(app.state.engine)
+    app.include_router(health.router)
+    app.include_router(conversations_api)
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    return app
+
+
+async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)

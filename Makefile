@@ -14,7 +14,7 @@ test: $(STAMP)
 	./scripts/test
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check app connectors tests bench
+	$(VENV)/bin/ruff check .
 
 install: $(STAMP)
 

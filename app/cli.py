@@ -22,6 +22,12 @@ cli.add_typer(user_cli, name="user")
 cli.add_typer(token_cli, name="token")
 
 
+def _register_accounts() -> None:
+    from app.cli_accounts import account_cli
+
+    cli.add_typer(account_cli, name="account")
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"switchboard: {message}", err=True)
     return typer.Exit(code)
@@ -77,8 +83,66 @@ def run_server(s: Settings, engine: Engine, *, worker: bool) -> None:
 
     from app.main import create_app
 
-    app = create_app(s, engine=engine)
+    app = create_app(s, engine=engine, worker=worker)
     uvicorn.run(app, host=s.host, port=s.port, log_level=s.log_level)
+
+
+def make_worker(s: Settings, engine: Engine):  # type: ignore[no-untyped-def]
+    from app.accounts.crypto import CredentialBox
+    from app.worker import Worker
+
+    try:
+        _, key = s.require_keys()
+        return Worker(session_factory(engine), CredentialBox(key), poll_interval=s.poll_interval)
+    except ConfigError as exc:
+        raise fail(str(exc), 2) from None
+
+
+@cli.command()
+def worker() -> None:
+    """Poll the accounts and send replies, without the web app."""
+    import signal
+    import threading
+
+    s = settings()
+    w = make_worker(s, migrated_engine(s))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        w.run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@cli.command()
+def poll(
+    once: Annotated[bool, typer.Option("--once", help="One cycle of every stream and the "
+                                                     "outbox, then exit.")] = False,
+) -> None:
+    """Poll every account's streams and send due replies."""
+    if not once:
+        raise fail("only --once is supported here; run `switchboard worker` for a loop", 2)
+    s = settings()
+    w = make_worker(s, migrated_engine(s))
+    report = w.run_once(force=True)
+    typer.echo(f"polled {report.poll.streams} streams with {report.poll.api_calls} API calls: "
+               f"{report.poll.new_messages} new messages; replies sent: {report.send.sent}, "
+               f"failed: {report.send.failed}, retrying: {report.send.retried}")
+    for error in report.poll.errors:
+        typer.echo(f"  {error}", err=True)
+
+
+@cli.command()
+def simulator(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8081,
+    seed: Annotated[int, typer.Option(help="Seed for the generated traffic.")] = 1,
+) -> None:
+    """Run the platform simulator (X API v2 subset) for demos and tests."""
+    from connectors.simulator.server import run
+
+    typer.echo(f"simulator on http://{host}:{port} (control API under /_sim/)")
+    run(host=host, port=port, seed=seed)
 
 
 @user_cli.command("create")
@@ -127,16 +191,34 @@ def demo(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port.")] = None,
 ) -> None:
-    """Run a working demo on an SQLite file in ./var, with sample conversations."""
-    from app.demo import DEMO_EMAIL, DEMO_PASSWORD, demo_agent_token, seed
+    """A working demo: SQLite in ./var, sample history, and a live X account on the simulator."""
+    import threading
+
+    from app.accounts.crypto import CredentialBox
+    from app.demo import (
+        DEMO_EMAIL,
+        DEMO_PASSWORD,
+        connect_simulator,
+        demo_agent_token,
+        live_traffic,
+        seed,
+    )
+    from connectors.simulator.server import DEMO_BRAND_ID, SimulatorThread, demo_state
 
     base = settings(host=host, port=port)
     s = base.model_copy(update={"database_url": f"sqlite:///{base.var_dir / 'demo.db'}"})
     s = s.keys_in_var()
+    _, key = s.require_keys()
+    box = CredentialBox(key)
     migrations.upgrade(s.database_url)
     engine = make_engine(s.database_url)
+    sim = SimulatorThread(demo_state()).start()
+    stop = threading.Event()
+    live_traffic(sim.state, DEMO_BRAND_ID, stop)
     with session_factory(engine)() as session:
         seeded = seed(session)
+        connect_simulator(session, box=box, base_url=sim.base_url,
+                          credentials=sim.state.brands[DEMO_BRAND_ID].credentials())
         token = demo_agent_token(session)
         session.commit()
     url = f"http://{s.host}:{s.port}"
@@ -147,12 +229,18 @@ def demo(
         f"  API token: {token}",
         f"  try:       curl -H 'Authorization: Bearer {token}' {url}/api/v1/conversations",
         f"  API docs:  {url}/docs",
+        f"  simulated X API: {sim.base_url} (new customers write every half minute or so)",
         "",
     ]))
-    run_server(s, engine, worker=True)
+    try:
+        run_server(s, engine, worker=True)
+    finally:
+        stop.set()
+        sim.stop()
 
 
 def main() -> None:
+    _register_accounts()
     cli()
 
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import random
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from app.accounts.crypto import CredentialBox
 from app.accounts.models import Account
+from app.accounts.service import add_account
 from app.auth.models import Team
 from app.auth.service import agent_by_email, create_agent, create_token
 from app.db import utcnow
 from app.inbox.models import CannedResponse, Conversation, Tag
 from app.ingest.service import ingest_batch
 from connectors.base import Author, InboundMessage, Platform, ThreadKind
+from connectors.simulator.state import SimState
 
 DEMO_EMAIL = "demo@switchboard.local"
 DEMO_PASSWORD = "switchboard-demo"
@@ -76,7 +81,9 @@ def seed(session: Session, now: datetime | None = None) -> bool:
     now = now or utcnow()
     accounts = {}
     for key, (name, platform, ext, handle) in ACCOUNTS.items():
-        acc = Account(platform=platform.value, name=name, external_id=ext, handle=handle)
+        # Sample history only: these accounts have no credentials, so nothing polls them.
+        acc = Account(platform=platform.value, name=name, external_id=ext, handle=handle,
+                      enabled=False)
         session.add(acc)
         accounts[key] = acc
     session.flush()
@@ -117,3 +124,34 @@ def demo_agent_token(session: Session) -> str:
         create_agent(session, email=DEMO_EMAIL, name="Demo Agent", role="supervisor",
                      password=DEMO_PASSWORD)
     return create_token(session, email=DEMO_EMAIL, name="demo")
+
+
+SIM_ACCOUNT = "Acme Support (X, simulator)"
+
+
+def connect_simulator(session: Session, *, box: CredentialBox, base_url: str,
+                      credentials: dict[str, str]) -> Account:
+    """The demo's live X account, pointed at this run's simulator."""
+    account = session.scalars(select(Account).where(Account.name == SIM_ACCOUNT)).first()
+    if account is None:
+        account = add_account(session, box=box, platform="x", name=SIM_ACCOUNT,
+                              credentials=credentials, api_base_url=base_url, poll_interval=5)
+    else:
+        account.api_base_url, account.credentials_encrypted = base_url, box.seal(credentials)
+        account.needs_reconnect = False
+        session.add(account)
+    return account
+
+
+def live_traffic(state: SimState, brand_id: str, stop: threading.Event,
+                 every: tuple[float, float] = (20.0, 45.0), seed: int = 7) -> threading.Thread:
+    """New customers keep writing while someone looks around the demo."""
+    rng = random.Random(seed)
+
+    def loop() -> None:
+        while not stop.wait(rng.uniform(*every)):
+            state.generate_traffic(brand_id, 1, dm_share=0.3)
+
+    thread = threading.Thread(target=loop, name="demo-traffic", daemon=True)
+    thread.start()
+    return thread

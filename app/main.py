@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -12,21 +14,43 @@ from app import health
 from app.db import make_engine, session_factory
 from app.errors import DomainError, Unauthorized
 from app.inbox.routes import api as conversations_api
+from app.outbox.routes import api as replies_api
 from app.settings import Settings
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+def create_app(settings: Settings, *, engine: Engine | None = None,
+               worker: bool = False) -> FastAPI:
+    """The web app; with `worker`, the poller and outbox sender run in a thread beside it."""
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = FastAPI(title="Switchboard", version="0.1.0",
+    app = FastAPI(title="Switchboard", version="0.1.0", lifespan=_lifespan,
                   description="Self-hosted social media support inbox: the JSON API.")
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.session_factory = session_factory(app.state.engine)
+    app.state.run_worker = worker
     app.include_router(health.router)
     app.include_router(conversations_api)
+    app.include_router(replies_api)
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    stop = None
+    if app.state.run_worker:
+        from app.accounts.crypto import CredentialBox
+        from app.worker import Worker
+
+        s: Settings = app.state.settings
+        _, key = s.require_keys()
+        thread, stop = Worker(app.state.session_factory, CredentialBox(key),
+                              poll_interval=s.poll_interval).start_thread()
+    yield
+    if stop is not None:
+        stop.set()
+        thread.join(timeout=15)
 
 
 async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:

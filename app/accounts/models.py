@@ -38,6 +38,9 @@ class Cursor(SQLModel, table=True):
     stream: str = short_text(32)
     value: str | None = Field(default=None, sa_type=Text)
     updated_at: datetime = now_field()
-    rate_limited_until: datetime | None = timestamp()
+    # Scheduling: no call before next_poll_at (a rate-limit reset or a backoff).
+    next_poll_at: datetime | None = timestamp()
+    failures: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
     leased_by: str | None = Field(default=None, max_length=64)
     leased_until: datetime | None = timestamp()

@@ -77,6 +77,7 @@ class MessageOut(BaseModel):
     text: str
     created_at: datetime
     is_automated: bool
+    is_private: bool
     delivery_state: str | None
     delivery_error: str | None
 
@@ -87,6 +88,7 @@ class MessageOut(BaseModel):
                    direction=m.direction, author=AuthorOut(name=tm.author_name,
                                                            handle=tm.author_handle),
                    text=m.text, created_at=m.created_at, is_automated=m.is_automated,
+                   is_private=m.is_private,
                    delivery_state=m.delivery_state, delivery_error=m.delivery_error)
 
 

@@ -1,8 +1,8 @@
 """initial store
 
-Revision ID: 062553dffebc
+Revision ID: 4dbea6a8c063
 Revises: 
-Create Date: 2026-11-28 05:36:39.100928
+Create Date: 2026-11-28 05:40:48.960000
 """
 from collections.abc import Sequence
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '062553dffebc'
+revision: str = '4dbea6a8c063'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -128,7 +128,9 @@ def upgrade() -> None:
     sa.Column('stream', sa.String(length=32), nullable=False),
     sa.Column('value', sa.Text(), nullable=True),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('rate_limited_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('next_poll_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('failures', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
     sa.Column('leased_by', sa.String(length=64), nullable=True),
     sa.Column('leased_until', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['account.id'], name=op.f('fk_cursor_account_id_account'), ondelete='CASCADE'),

@@ -1,0 +1,88 @@
+"""Agent replies: stored with their outbox item in one transaction, before any network call."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.auth.models import Agent
+from app.db import utcnow
+from app.errors import Invalid
+from app.inbox.models import AuditEvent, Contact, Conversation, DeliveryState, Message
+from app.outbox.models import Outbox
+from connectors.base import PUBLIC_KINDS, TEXT_LIMITS, OutgoingReply, ThreadKind
+
+
+def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | None, text: str,
+                private: bool = False, now: datetime | None = None) -> Message:
+    """Store an outbound reply and queue it for the worker; refuses bad input before storing."""
+    now = now or utcnow()
+    text = text.strip()
+    kind = ThreadKind(conversation.thread_kind)
+    if not text:
+        raise Invalid("a reply needs some text")
+    if private and kind not in PUBLIC_KINDS:
+        raise Invalid("this conversation is private already; send without 'private'")
+    limit = TEXT_LIMITS[(kind, private)]
+    if len(text) > limit:
+        raise Invalid(f"the reply has {len(text)} characters; this channel takes at most {limit}")
+    message = Message(
+        conversation_id=conversation.id or 0, platform=conversation.platform,
+        direction="outbound", author_agent_id=agent.id if agent else None, text=text,
+        created_at=now, received_at=now, is_private=private,
+        delivery_state=DeliveryState.QUEUED.value,
+    )
+    session.add(message)
+    session.flush()
+    session.add(Outbox(message_id=message.id or 0, account_id=conversation.account_id,
+                       state=DeliveryState.QUEUED.value, next_attempt_at=now, created_at=now,
+                       updated_at=now))
+    conversation.last_outbound_at = now
+    conversation.waiting_since = None
+    conversation.last_message_at, conversation.last_message_text = now, text[:280]
+    conversation.message_count += 1
+    conversation.updated_at = now
+    session.add(conversation)
+    session.add(AuditEvent(agent_id=agent.id if agent else None,
+                           conversation_id=conversation.id, action="replied",
+                           details={"message_id": message.id, "private": private},
+                           created_at=now))
+    session.flush()
+    return message
+
+
+def retry_reply(session: Session, *, message: Message, agent: Agent | None) -> Outbox:
+    """Queue a failed reply again."""
+    item = session.scalars(select(Outbox).where(Outbox.message_id == message.id)).first()
+    if item is None or item.state != DeliveryState.FAILED:
+        raise Invalid("only a failed reply can be retried")
+    now = utcnow()
+    item.state, item.attempts, item.next_attempt_at, item.updated_at = "queued", 0, now, now
+    message.delivery_state, message.delivery_error = "queued", None
+    session.add_all([item, message])
+    session.add(AuditEvent(agent_id=agent.id if agent else None,
+                           conversation_id=message.conversation_id, action="reply_retried",
+                           details={"message_id": message.id}, created_at=now))
+    return item
+
+
+def outgoing_reply(session: Session, message: Message) -> OutgoingReply:
+    """What the connector needs to post this message."""
+    conv = session.get(Conversation, message.conversation_id)
+    assert conv is not None
+    contact = session.get(Contact, conv.contact_id) if conv.contact_id else None
+    # X threads a public reply under the newest customer message.
+    newest_inbound = session.scalar(
+        select(Message.external_id)
+        .where(Message.conversation_id == conv.id, Message.direction == "inbound")
+        .order_by(Message.created_at.desc(), Message.id.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    )
+    return OutgoingReply(
+        thread_kind=ThreadKind(conv.thread_kind), external_thread_id=conv.external_thread_id,
+        text=message.text, in_reply_to=newest_inbound,
+        recipient_id=contact.external_id if contact else None, private=message.is_private,
+        idempotency_key=f"switchboard-message-{message.id}",
+    )

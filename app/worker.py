@@ -1,0 +1,85 @@
+"""The worker: polls due streams and sends due replies, in a loop or one cycle at a time."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from app.accounts.crypto import CredentialBox
+from app.accounts.models import Account
+from app.accounts.service import make_connector
+from app.ingest.poller import PollReport, poll_due
+from app.outbox.sender import SendReport, send_due
+from connectors.base import Connector
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CycleReport:
+    poll: PollReport
+    send: SendReport
+
+
+class ConnectorCache:
+    """One connector (and its HTTP session) per account, rebuilt when its settings change."""
+
+    def __init__(self, box: CredentialBox, timeout: float = 10.0) -> None:
+        self._box, self._timeout = box, timeout
+        self._cache: dict[int, tuple[tuple[str, str | None], Connector]] = {}
+
+    def __call__(self, account: Account) -> Connector:
+        key = (account.credentials_encrypted, account.api_base_url)
+        cached = self._cache.get(account.id or 0)
+        if cached is None or cached[0] != key:
+            cached = (key, make_connector(account, self._box, timeout=self._timeout))
+            self._cache[account.id or 0] = cached
+        return cached[1]
+
+
+class Worker:
+    def __init__(self, factory: sessionmaker[Session], box: CredentialBox, *,
+                 poll_interval: int, timeout: float = 10.0) -> None:
+        self.factory = factory
+        self.connectors = ConnectorCache(box, timeout)
+        self.poll_interval = poll_interval
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
+
+    def run_once(self, now: datetime | None = None, *, force: bool = False) -> CycleReport:
+        """Poll every due stream (with `force`, every stream not waiting out an error),
+        then send every due reply."""
+        with self.factory() as session:
+            poll = poll_due(session, self.connectors, default_interval=self.poll_interval,
+                            worker_id=self.worker_id, now=now, force=force)
+        with self.factory() as session:
+            send = send_due(session, self.connectors, now=now)
+        return CycleReport(poll, send)
+
+    def run_forever(self, stop: threading.Event, tick: float = 1.0) -> None:
+        """Cycle until `stop` is set; a database hiccup is logged and the loop goes on."""
+        log.info("worker %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                report = self.run_once()
+                if report.poll.new_messages or report.send.sent:
+                    log.info("polled %d new messages, sent %d replies",
+                             report.poll.new_messages, report.send.sent)
+            except SQLAlchemyError:
+                log.exception("worker cycle failed; retrying")
+            stop.wait(tick)
+        log.info("worker %s stopped", self.worker_id)
+
+    def start_thread(self) -> tuple[threading.Thread, threading.Event]:
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run_forever, args=(stop,), name="switchboard-worker",
+                                  daemon=True)
+        thread.start()
+        return thread, stop

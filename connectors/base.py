@@ -125,3 +125,15 @@ class Connector(Protocol):
     def send(self, reply: OutgoingReply) -> str: ...
 
     def verify(self) -> Identity: ...
+
+
+# Longest text each kind of reply may carry; checked before anything is stored or sent.
+TEXT_LIMITS: dict[tuple[ThreadKind, bool], int] = {
+    (ThreadKind.X_MENTION, False): 280,
+    (ThreadKind.X_MENTION, True): 10_000,  # answered by DM
+    (ThreadKind.X_DM, False): 10_000,
+    (ThreadKind.FB_COMMENT, False): 8_000,
+    (ThreadKind.FB_COMMENT, True): 2_000,  # private reply through Messenger
+    (ThreadKind.FB_MESSENGER, False): 2_000,
+}
+PUBLIC_KINDS = frozenset({ThreadKind.X_MENTION, ThreadKind.FB_COMMENT})

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from app.ingest.service import get_cursor, ingest_batch
 from app.inbox.models import AuditEvent, Contact, Conversation, Message
+from app.ingest.service import get_cursor, ingest_batch
 from tests import factories as f
 
 

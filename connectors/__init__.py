@@ -1,5 +1,8 @@
 """Platform adapters. This package never imports `app`."""
 
 from connectors.base import Connector, Platform
+from connectors.twitter import TwitterConnector
 
-CONNECTORS: dict[Platform, type[Connector]] = {}
+CONNECTORS: dict[Platform, type[Connector]] = {
+    Platform.X: TwitterConnector,
+}

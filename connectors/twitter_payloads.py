@@ -96,8 +96,9 @@ def replied_to(item: dict[str, Any]) -> str | None:
 
 def tweet_text(tweet: dict[str, Any]) -> str:
     note = tweet.get("note_tweet")
-    if isinstance(note, dict) and isinstance(note.get("text"), str):
-        return note["text"]
+    full = note.get("text") if isinstance(note, dict) else None
+    if isinstance(full, str):
+        return full
     text = tweet.get("text")
     return text if isinstance(text, str) else ""
 
@@ -131,7 +132,7 @@ def tweet_message(
 def dm_message(
     event: dict[str, Any], users: dict[str, dict[str, Any]], account_id: str | None
 ) -> InboundMessage:
-    """One DM event; other event types (joins, leaves) are kept too, with whatever text they have."""
+    """One DM event; other event types (joins, leaves) are kept too, with the text they have."""
     event_id = str(event["id"])
     sender = event.get("sender_id")
     author = author_from(sender, users)

@@ -1,0 +1,86 @@
+"""Running the simulator: blocking for the CLI, or on a background thread for tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from connectors.simulator.app import create_app
+from connectors.simulator.state import SimState
+
+# The demo's brand: a fixed id and handle so a demo database can be set up once.
+DEMO_BRAND_ID = "1500000000000000001"
+DEMO_BRAND_USERNAME = "acme_support"
+
+
+def demo_state(seed: int = 1, *, count: int = 60, dm_share: float = 0.25,
+               spread_seconds: float = 3 * 3600) -> SimState:
+    """A simulator with the demo brand and a few hours of customer traffic behind it.
+
+    The brand's credentials: `state.brands[DEMO_BRAND_ID].credentials()` or GET /_sim/brands.
+    """
+    state = SimState(seed)
+    state.add_brand(DEMO_BRAND_ID, DEMO_BRAND_USERNAME, name="Acme Support")
+    state.generate_traffic(DEMO_BRAND_ID, count, dm_share=dm_share, spread_seconds=spread_seconds)
+    return state
+
+
+def run(host: str = "127.0.0.1", port: int = 8081, seed: int = 1,
+        state: SimState | None = None) -> None:
+    """Serve until interrupted (Ctrl-C); without `state`, the demo brand and its traffic."""
+    uvicorn.run(create_app(state or demo_state(seed)), host=host, port=port, log_level="warning")
+
+
+class SimulatorThread:
+    """The simulator on a free 127.0.0.1 port in a daemon thread; a context manager.
+
+    with SimulatorThread() as sim:
+        brand = sim.state.add_brand("42", "acme")
+        TwitterConnector(credentials=brand.credentials(), api_base_url=sim.base_url)
+    """
+
+    def __init__(self, state: SimState | None = None, *, seed: int = 1,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        self.state = state or SimState(seed)
+        self.app = create_app(self.state)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Binding here, before the thread starts, means the port is ours: no race for it.
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off",
+                                timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
+            name=f"simulator-{self.port}",
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> SimulatorThread:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the simulator did not start on {self.base_url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+        self._socket.close()
+
+    def __enter__(self) -> SimulatorThread:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

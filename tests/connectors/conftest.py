@@ -1,0 +1,88 @@
+"""One simulator on 127.0.0.1 for the whole run, reset before each test (brands survive)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from connectors.simulator import SimulatorThread
+from connectors.simulator.state import Brand
+from connectors.twitter import TwitterConnector
+
+BRAND_ID = "1500000000000000001"
+BRAND_USERNAME = "acme_support"
+CUSTOMER_ID = "7000000000000000007"
+
+
+class Control:
+    """The simulator's /_sim/ API, as the app and other processes use it."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        response = requests.post(f"{self.base_url}/_sim/{path}", json=body, timeout=5)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    def get(self, path: str) -> Any:
+        response = requests.get(f"{self.base_url}/_sim/{path}", timeout=5)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def mention(self, text: str, username: str = "jane", user_id: str = CUSTOMER_ID,
+                in_reply_to: str | None = None) -> dict[str, Any]:
+        body = {"brand_id": BRAND_ID, "text": text, "in_reply_to": in_reply_to,
+                "author": {"id": user_id, "username": username, "name": username.title()}}
+        tweet: dict[str, Any] = self.post("mentions", body)["tweets"][0]
+        return tweet
+
+    def dm(self, text: str, username: str = "jane", user_id: str = CUSTOMER_ID) -> dict[str, Any]:
+        body = {"brand_id": BRAND_ID, "text": text,
+                "sender": {"id": user_id, "username": username}}
+        event: dict[str, Any] = self.post("dms", body)["events"][0]
+        return event
+
+    def fault(self, kind: str, **options: Any) -> None:
+        self.post("faults", {"kind": kind, **options})
+
+    def sent(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.get("sent")["sent"]
+        return items
+
+    def requests(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.get("requests")["requests"]
+        return items
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[SimulatorThread]:
+    with SimulatorThread(seed=7) as running:
+        running.state.add_brand(BRAND_ID, BRAND_USERNAME, name="Acme Support")
+        yield running
+
+
+@pytest.fixture
+def sim(simulator: SimulatorThread) -> SimulatorThread:
+    simulator.state.reset(seed=7)
+    return simulator
+
+
+@pytest.fixture
+def control(sim: SimulatorThread) -> Control:
+    return Control(sim.base_url)
+
+
+@pytest.fixture
+def brand(sim: SimulatorThread) -> Brand:
+    return sim.state.brands[BRAND_ID]
+
+
+@pytest.fixture
+def x(sim: SimulatorThread, brand: Brand) -> TwitterConnector:
+    """A connector with OAuth 1.0a user keys and a short timeout."""
+    return TwitterConnector(credentials=brand.credentials(), account_external_id=BRAND_ID,
+                            api_base_url=sim.base_url, timeout=2.0)

@@ -1,0 +1,242 @@
+"""Sending replies over real HTTP to the simulator: routing, errors, and at-most-once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from app import migrate
+from app.accounts.crypto import CredentialBox
+from app.accounts.models import Account
+from app.accounts.service import add_account, make_connector
+from app.db import make_engine, session_factory, utcnow
+from app.errors import Invalid
+from app.inbox.models import Conversation, Message
+from app.ingest.poller import poll_due
+from app.outbox.models import Outbox
+from app.outbox.sender import send_due
+from app.outbox.service import queue_reply, retry_reply
+from connectors.simulator.faults import Fault
+from connectors.simulator.server import SimulatorThread
+from connectors.simulator.state import SimState
+
+
+def thread_of(session: Session, kind: str) -> Conversation:
+    return session.scalars(select(Conversation).where(Conversation.thread_kind == kind)).one()
+
+
+def later(minutes: float):  # type: ignore[no-untyped-def]
+    return utcnow() + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def jane_thread(session: Session, sim: SimState, connect, connector_for):  # type: ignore[no-untyped-def]
+    """Jane tweeted twice in one thread and sent a DM; all polled in."""
+    connect()
+    sim.add_user("7", "jane", "Jane Doe")
+    root = sim.add_tweet("7", "@acme printer broken")
+    newest = sim.add_tweet("7", "@acme hello??", in_reply_to=root.id)
+    sim.add_dm("7", "42", "order 5512")
+    poll_due(session, connector_for, default_interval=60)
+    return root, newest
+
+
+def test_public_reply_answers_the_newest_customer_post(session: Session, sim: SimState,
+                                                       jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
+    _root, newest = jane_thread
+    conv = thread_of(session, "x_mention")
+    msg = queue_reply(session, conversation=conv, agent=None, text="Sorry Jane, on it!")
+    session.commit()
+    assert msg.delivery_state == "queued"
+
+    report = send_due(session, connector_for)
+
+    assert report.sent == 1
+    sent = sim.sent_items()
+    assert [(s["kind"], s["in_reply_to"], s["text"]) for s in sent] == [
+        ("tweet", str(newest.id), "Sorry Jane, on it!")]
+    session.refresh(msg)
+    assert (msg.delivery_state, msg.external_id) == ("sent", sent[0]["id"])
+    # Our own post comes back on the own-timeline stream: still one message, not two.
+    poll_due(session, connector_for, default_interval=60, now=later(2))
+    assert session.scalar(select(func.count()).select_from(Message)
+                          .where(Message.external_id == sent[0]["id"])) == 1
+
+
+def test_dm_reply_and_private_answer_reach_the_customer(session: Session, sim: SimState,
+                                                        jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
+    queue_reply(session, conversation=thread_of(session, "x_dm"), agent=None, text="Got it")
+    queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
+                text="Let's continue in private, Jane", private=True)
+    session.commit()
+    assert send_due(session, connector_for).sent == 2
+    sent = sim.sent_items()
+    assert [(s["kind"], s["participant_id"]) for s in sent] == [("dm", "7"), ("dm", "7")]
+
+
+@pytest.mark.parametrize(("text", "private", "kind", "says"), [
+    ("   ", False, "x_mention", "needs some text"),
+    ("x" * 281, False, "x_mention", "at most 280"),
+    ("hi", True, "x_dm", "private already"),
+])
+def test_bad_replies_are_refused_before_anything_is_stored(
+        session: Session, sim: SimState, jane_thread, text: str, private: bool, kind: str,
+        says: str) -> None:  # type: ignore[no-untyped-def]
+    before = session.scalar(select(func.count()).select_from(Message))
+    with pytest.raises(Invalid, match=says):
+        queue_reply(session, conversation=thread_of(session, kind), agent=None, text=text,
+                    private=private)
+    assert session.scalar(select(func.count()).select_from(Message)) == before
+    assert session.scalar(select(func.count()).select_from(Outbox)) == 0
+
+
+def test_a_281_character_dm_answer_is_fine(session: Session, sim: SimState, jane_thread,
+                                           connector_for) -> None:  # type: ignore[no-untyped-def]
+    queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
+                text="y" * 281, private=True)
+    assert send_due(session, connector_for).sent == 1
+
+
+def test_rate_limited_send_waits_for_the_reset(session: Session, sim: SimState, jane_thread,
+                                               connector_for) -> None:  # type: ignore[no-untyped-def]
+    msg = queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
+                      text="On it")
+    sim.faults.add(Fault(kind="rate_limit", path_prefix="/2/tweets", method="POST",
+                         reset_in=120))
+    assert send_due(session, connector_for).retried == 1
+    assert send_due(session, connector_for, now=later(1)).sent == 0  # before the reset
+    assert send_due(session, connector_for, now=later(3)).sent == 1
+    session.refresh(msg)
+    assert msg.delivery_state == "sent"
+    assert len(sim.sent_items()) == 1
+
+
+def test_timeout_after_the_post_landed_is_not_posted_twice(
+        session: Session, sim: SimState, jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
+    msg = queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
+                      text="Checking now")
+    # The platform takes the post, then the client gives up waiting for the answer.
+    sim.faults.add(Fault(kind="timeout", path_prefix="/2/tweets", method="POST", delay=2,
+                         process=True))
+    assert send_due(session, connector_for).retried == 1
+    session.refresh(msg)
+    assert msg.delivery_state == "sending"
+
+    report = send_due(session, connector_for, now=later(5))
+    assert (report.reconciled, report.sent) == (1, 0)
+    session.refresh(msg)
+    assert msg.delivery_state == "sent"
+    assert len(sim.sent_items()) == 1
+    assert msg.external_id == sim.sent_items()[0]["id"]
+
+
+def test_server_error_before_posting_is_retried(session: Session, sim: SimState, jane_thread,
+                                                connector_for) -> None:  # type: ignore[no-untyped-def]
+    queue_reply(session, conversation=thread_of(session, "x_dm"), agent=None, text="Hi")
+    sim.faults.add(Fault(kind="server_error", path_prefix="/2/dm_conversations", method="POST",
+                         status=503))
+    assert send_due(session, connector_for).retried == 1
+    report = send_due(session, connector_for, now=later(5))
+    assert report.sent == 1  # looked first (not found), then sent
+    assert len(sim.sent_items()) == 1
+
+
+def test_expired_token_fails_the_reply_and_marks_the_account(
+        session: Session, sim: SimState, jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
+    msg = queue_reply(session, conversation=thread_of(session, "x_dm"), agent=None, text="Hi")
+    sim.faults.add(Fault(kind="auth_expired", path_prefix="/2/dm_conversations"))
+    assert send_due(session, connector_for).failed == 1
+    session.refresh(msg)
+    assert msg.delivery_state == "failed" and "reconnection" in (msg.delivery_error or "")
+    conv = session.get(Conversation, msg.conversation_id)
+    account = session.get(Account, conv.account_id) if conv else None
+    assert account is not None
+    session.refresh(account)
+    assert account.needs_reconnect
+
+
+def test_refused_reply_fails_with_the_reason_and_can_be_retried(
+        session: Session, sim: SimState, jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
+    msg = queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
+                      text="Duplicate?")
+    sim.faults.add(Fault(kind="canned", path_prefix="/2/tweets", method="POST", status=403,
+                         body={"errors": [{"code": 187, "message": "Status is a duplicate."}]}))
+    assert send_due(session, connector_for).failed == 1
+    session.refresh(msg)
+    assert msg.delivery_state == "failed"
+    assert "duplicate" in (msg.delivery_error or "").lower()
+    with pytest.raises(Invalid):
+        retry_reply(session, message=Message(id=-1, conversation_id=msg.conversation_id,
+                                             platform="x", direction="outbound"), agent=None)
+    retry_reply(session, message=msg, agent=None)
+    assert send_due(session, connector_for).sent == 1
+    assert len(sim.sent_items()) == 1
+
+
+CHILD = textwrap.dedent("""
+    import os, signal, sys
+    from app.accounts.crypto import CredentialBox
+    from app.accounts.service import make_connector
+    from app.db import make_engine, session_factory
+    from app.outbox.sender import send_due
+    import connectors.twitter as tw
+
+    real_send = tw.TwitterConnector.send
+    def send_then_die(self, reply):
+        real_send(self, reply)  # the post is on the platform now...
+        os.kill(os.getpid(), signal.SIGKILL)  # ...and the worker dies before recording it
+    tw.TwitterConnector.send = send_then_die
+
+    box = CredentialBox(os.environ["KEY"])
+    with session_factory(make_engine(os.environ["DB"]))() as s:
+        send_due(s, lambda a: make_connector(a, box, timeout=2))
+""")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_worker_killed_between_posting_and_recording_does_not_post_twice(
+        kind: str, fresh_db_url, simulator: SimulatorThread,
+        sim: SimState) -> None:  # type: ignore[no-untyped-def]
+    url = fresh_db_url(kind)
+    migrate.upgrade(url)
+    raw_key = Fernet.generate_key().decode()  # the child process needs the key itself
+    child_box = CredentialBox(raw_key)
+    connector_for = partial(make_connector, box=child_box)
+    factory = session_factory(make_engine(url))
+    brand = sim.add_brand("42", "acme")
+    sim.add_user("7", "jane", "Jane Doe")
+    sim.add_tweet("7", "@acme help")
+    with factory() as s:
+        add_account(s, box=child_box, platform="x", name="acme",
+                    credentials=brand.credentials(), api_base_url=simulator.base_url)
+        s.commit()
+        poll_due(s, connector_for, default_interval=60)
+        conv = s.scalars(select(Conversation)).one()
+        msg = queue_reply(s, conversation=conv, agent=None, text="We are on it, Jane")
+        s.commit()
+        msg_id = msg.id
+
+    child = subprocess.run([sys.executable, "-c", CHILD], env=os.environ | {
+        "KEY": raw_key, "DB": url}, cwd=Path(__file__).parents[2], timeout=60)
+    assert child.returncode == -9  # killed, as planned
+    assert len(sim.sent_items()) == 1
+
+    with factory() as s:
+        item = s.scalars(select(Outbox)).one()
+        assert item.state == "sending"  # what a dead worker leaves behind
+        report = send_due(s, connector_for, now=later(5))
+        assert (report.reconciled, report.sent) == (1, 0)
+        stored = s.get(Message, msg_id)
+        assert stored is not None and stored.delivery_state == "sent"
+        assert stored.external_id == sim.sent_items()[0]["id"]
+    assert len(sim.sent_items()) == 1

@@ -4,7 +4,7 @@ from sqlmodel import SQLModel
 
 import app.base_model  # noqa: F401  (naming convention before any table)
 from app.accounts.models import Account, Cursor
-from app.auth.models import Agent, AgentTeam, ApiToken, Role, Team
+from app.auth.models import Agent, AgentTeam, ApiToken, Role, Team, WebSession
 from app.inbox.models import (
     AuditEvent,
     CannedResponse,
@@ -30,5 +30,5 @@ __all__ = [
     "Account", "Agent", "AgentTeam", "ApiToken", "AuditEvent", "CannedResponse", "Contact",
     "Conversation", "ConversationTag", "Cursor", "DeliveryState", "Direction", "Escalation",
     "Message", "Note", "Outbox", "Person", "Priority", "Role", "SlaPolicy", "Status", "Tag",
-    "Team", "metadata",
+    "Team", "WebSession", "metadata",
 ]

@@ -47,3 +47,16 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = now_field()
     last_used_at: datetime | None = timestamp()
     revoked_at: datetime | None = timestamp()
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser; the cookie carries the token, the table only its hash."""
+
+    __tablename__ = "web_session"
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(unique=True, max_length=64)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = now_field()
+    last_seen_at: datetime = now_field()
+    expires_at: datetime = now_field()

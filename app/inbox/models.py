@@ -72,6 +72,8 @@ class Conversation(SQLModel, table=True):
         Index("ix_conversation_assignee_status", "assignee_id", "status"),
         Index("ix_conversation_account_status", "account_id", "status"),
         Index("ix_conversation_team_status", "team_id", "status"),
+        Index("ix_conversation_updated", "updated_at"),
+        Index("ix_conversation_escalated", "escalated_at", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", ondelete="CASCADE")
@@ -97,6 +99,10 @@ class Conversation(SQLModel, table=True):
     resolved_at: datetime | None = timestamp()
     last_message_text: str | None = Field(default=None, max_length=280)
     message_count: int = 0
+    # Set while an escalation is open: the Escalated view reads it through an index.
+    escalated_at: datetime | None = timestamp()
+    # Unread when a customer wrote after anyone on the team last opened it.
+    last_read_at: datetime | None = timestamp()
 
 
 class Message(SQLModel, table=True):

@@ -10,14 +10,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
 from app.accounts.models import Account
 from app.auth.models import Agent
 from app.errors import Invalid, NotFound
-from app.inbox.models import Contact, Conversation, Message, Status
+from app.inbox.models import Contact, Conversation, ConversationTag, Message, Status
 
 MAX_LIMIT = 200
 
@@ -25,6 +25,7 @@ MAX_LIMIT = 200
 class Sort(StrEnum):
     WAITING = "waiting"  # longest waiting first, then the answered ones, newest first
     NEWEST = "newest"
+    ESCALATED = "escalated"  # oldest escalation first
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,31 @@ class ConversationFilter:
     account_id: int | None = None
     platform: str | None = None
     assignee_id: int | None = None
+    unassigned: bool = False
+    team_id: int | None = None
+    tag_id: int | None = None
+    priority: str | None = None
+    escalated: bool = False
+    q: str | None = None
 
 
 @dataclass
 class Page:
     items: list[tuple[Conversation, Contact | None, Account]]
     next_cursor: str | None
+
+
+# A keyset run: (key column, ascending?, extra condition). WAITING reads run 0 then run 1.
+def _runs() -> dict[int, tuple[Any, bool, Any]]:
+    return {
+        0: (Conversation.waiting_since, True, Conversation.waiting_since.is_not(None)),  # type: ignore[union-attr]
+        1: (Conversation.last_message_at, False, Conversation.waiting_since.is_(None)),  # type: ignore[union-attr]
+        2: (Conversation.last_message_at, False, None),
+        3: (Conversation.escalated_at, True, Conversation.escalated_at.is_not(None)),  # type: ignore[union-attr]
+    }
+
+
+SORT_RUNS = {Sort.WAITING: (0, 1), Sort.NEWEST: (2,), Sort.ESCALATED: (3,)}
 
 
 def list_conversations(session: Session, *, filters: ConversationFilter,
@@ -49,20 +69,17 @@ def list_conversations(session: Session, *, filters: ConversationFilter,
         raise Invalid(f"limit must be between 1 and {MAX_LIMIT}")
     if filters.status is not None and filters.status not in {s.value for s in Status}:
         raise Invalid(f"unknown status {filters.status!r}")
-    phase, after = _decode(cursor) if cursor else (0 if sort == Sort.WAITING else 2, None)
-    items: list[Any] = []
-    # WAITING reads two index-ordered runs: waiting conversations (phase 0), then the
-    # answered ones (phase 1). NEWEST is one run over all (phase 2).
-    phases = (0, 1) if sort == Sort.WAITING else (2,)
-    if phase not in phases:
+    runs = SORT_RUNS[sort]
+    phase, after = _decode(cursor) if cursor else (runs[0], None)
+    if phase not in runs:
         raise Invalid("cursor belongs to another sort order")
-    for ph in phases:
+    base = _filtered(session, filters)
+    items: list[Any] = []
+    for ph in runs:
         if ph < phase:
             continue
         want = limit + 1 - len(items)
-        rows = session.execute(
-            _phase_query(filters, ph, after if ph == phase else None, want)
-        ).all()
+        rows = session.execute(_run_query(base, ph, after if ph == phase else None, want)).all()
         items.extend((ph, row) for row in rows)
         if len(items) > limit:
             break
@@ -71,8 +88,7 @@ def list_conversations(session: Session, *, filters: ConversationFilter,
     return Page(items=[tuple(row) for _, row in page], next_cursor=next_cursor)  # type: ignore[misc]
 
 
-def _phase_query(filters: ConversationFilter, phase: int, after: tuple[datetime, int] | None,
-                 limit: int) -> Select[Any]:
+def _filtered(session: Session, filters: ConversationFilter) -> Select[Any]:
     q = (select(Conversation, Contact, Account)
          .join(Account, Account.id == Conversation.account_id)
          .outerjoin(Contact, Contact.id == Conversation.contact_id))
@@ -84,24 +100,49 @@ def _phase_query(filters: ConversationFilter, phase: int, after: tuple[datetime,
         q = q.where(Conversation.platform == filters.platform)
     if filters.assignee_id is not None:
         q = q.where(Conversation.assignee_id == filters.assignee_id)
+    if filters.unassigned:
+        q = q.where(Conversation.assignee_id.is_(None))  # type: ignore[union-attr]
+    if filters.team_id is not None:
+        q = q.where(Conversation.team_id == filters.team_id)
+    if filters.priority:
+        q = q.where(Conversation.priority == filters.priority)
+    if filters.escalated:
+        q = q.where(Conversation.escalated_at.is_not(None))  # type: ignore[union-attr]
+    if filters.tag_id is not None:
+        q = q.where(Conversation.id.in_(  # type: ignore[union-attr]
+            select(ConversationTag.conversation_id).where(ConversationTag.tag_id == filters.tag_id)
+        ))
+    if filters.q:
+        from app.inbox.search import matching_conversation_ids
+
+        q = q.where(Conversation.id.in_(  # type: ignore[union-attr]
+            matching_conversation_ids(session, filters.q)))
+    return q
+
+
+def _run_query(base: Select[Any], phase: int, after: tuple[datetime, int] | None,
+               limit: int) -> Select[Any]:
+    key, ascending, condition = _runs()[phase]
     cid = Conversation.id
-    if phase == 0:
-        key = Conversation.waiting_since
-        q = q.where(key.is_not(None))  # type: ignore[union-attr]
-        if after:
-            q = q.where(or_(key > after[0], and_(key == after[0], cid > after[1])))
-        return q.order_by(key.asc(), cid.asc()).limit(limit)  # type: ignore[union-attr]
-    key = Conversation.last_message_at
+    q = base if condition is None else base.where(condition)
     if after:
-        q = q.where(or_(key < after[0], and_(key == after[0], cid < after[1])))
-    if phase == 1:
-        q = q.where(Conversation.waiting_since.is_(None))  # type: ignore[union-attr]
-    return q.order_by(key.desc(), cid.desc()).limit(limit)  # type: ignore[union-attr]
+        beyond = (key > after[0]) if ascending else (key < after[0])
+        tie = (cid > after[1]) if ascending else (cid < after[1])  # type: ignore[operator]
+        q = q.where(or_(beyond, and_(key == after[0], tie)))
+    order = (key.asc(), cid.asc()) if ascending else (key.desc(), cid.desc())  # type: ignore[union-attr]
+    return q.order_by(*order).limit(limit)
+
+
+def count_conversations(session: Session, filters: ConversationFilter) -> int:
+    """How many conversations match (for the view counts)."""
+    inner = _filtered(session, filters).with_only_columns(Conversation.id).subquery()
+    return session.scalar(select(func.count()).select_from(inner)) or 0
 
 
 def _encode(phase: int, row: Any) -> str:
     conv: Conversation = row[0]
-    ts = conv.waiting_since if phase == 0 else conv.last_message_at
+    key = _runs()[phase][0]
+    ts = getattr(conv, key.key)
     raw = json.dumps([phase, ts.isoformat() if ts else None, conv.id])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 

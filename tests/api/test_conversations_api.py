@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from app.auth.service import create_agent, create_token
-from app.db import get_session
 from app.ingest.service import ingest_batch
 from app.main import create_app
 from app.settings import Settings
 from connectors.base import Platform, ThreadKind
 from tests import factories as f
-
-
-@pytest.fixture
-def client(session: Session, engine: Engine) -> Iterator[TestClient]:
-    app = create_app(Settings(database_url=str(engine.url)), engine=engine)
-    app.dependency_overrides[get_session] = lambda: session
-    with TestClient(app) as c:
-        yield c
 
 
 @pytest.fixture

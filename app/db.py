@@ -69,7 +69,10 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE: a transaction that reads and then writes would otherwise fail at once
+        # with "database is locked" when another writer committed in between; taking the
+        # write lock up front makes it wait (busy_timeout) instead. Transactions are short.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -7,15 +7,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from app import health
+from app.auth.routes import router as auth_pages
 from app.db import make_engine, session_factory
 from app.errors import DomainError, Unauthorized
+from app.inbox.pages import router as inbox_pages
 from app.inbox.routes import api as conversations_api
 from app.outbox.routes import api as replies_api
+from app.realtime.routes import router as realtime
 from app.settings import Settings
+from app.web import STATIC, LoginRequired, is_htmx, redirect, render
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None,
@@ -32,6 +37,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
     app.include_router(health.router)
     app.include_router(conversations_api)
     app.include_router(replies_api)
+    app.include_router(auth_pages)
+    app.include_router(inbox_pages)
+    app.include_router(realtime)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     return app
 
@@ -53,6 +62,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         thread.join(timeout=15)
 
 
-async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-    return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)
+async def _domain_error(request: Request, exc: DomainError) -> Response:
+    if request.url.path.startswith("/api/"):
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)
+    if isinstance(exc, LoginRequired):
+        target = request.url.path if request.method == "GET" else "/inbox"
+        return redirect(request, f"/login?next={target}")
+    if is_htmx(request):
+        # app.js shows this text in the page's notice area.
+        return Response(str(exc), status_code=exc.status_code, media_type="text/plain")
+    return render(request, "error.html", message=str(exc), status_code=exc.status_code)

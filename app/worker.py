@@ -16,6 +16,7 @@ from sqlmodel import Session
 from app.accounts.crypto import CredentialBox
 from app.accounts.models import Account
 from app.accounts.service import make_connector
+from app.inbox.actions import wake_snoozed
 from app.ingest.poller import PollReport, poll_due
 from app.outbox.sender import SendReport, send_due
 from connectors.base import Connector
@@ -61,6 +62,9 @@ class Worker:
                             worker_id=self.worker_id, now=now, force=force)
         with self.factory() as session:
             send = send_due(session, self.connectors, now=now)
+        with self.factory() as session:
+            wake_snoozed(session, now)
+            session.commit()
         return CycleReport(poll, send)
 
     def run_forever(self, stop: threading.Event, tick: float = 1.0) -> None:

@@ -188,3 +188,10 @@ def thread(session: Session, conv: Conversation) -> list[ThreadMessage]:
         else:
             out.append(ThreadMessage(msg, None, None))
     return out
+
+
+def get_message(session: Session, message_id: int) -> Message:
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound(f"no message {message_id}")
+    return message

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from app.auth.models import Agent
 from app.db import utcnow
 from app.errors import Invalid
+from app.inbox.actions import close_escalations_on_answer
 from app.inbox.models import AuditEvent, Contact, Conversation, DeliveryState, Message
 from app.outbox.models import Outbox
 from connectors.base import PUBLIC_KINDS, TEXT_LIMITS, OutgoingReply, ThreadKind
@@ -44,6 +45,7 @@ def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | 
     conversation.last_message_at, conversation.last_message_text = now, text[:280]
     conversation.message_count += 1
     conversation.updated_at = now
+    close_escalations_on_answer(session, conversation)
     session.add(conversation)
     session.add(AuditEvent(agent_id=agent.id if agent else None,
                            conversation_id=conversation.id, action="replied",

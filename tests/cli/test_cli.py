@@ -135,6 +135,11 @@ def test_demo_serves_seeded_conversations(tmp_path: Path) -> None:
         assert platforms == {"x", "facebook"}
         assert len({i["account_id"] for i in body["items"]}) >= 3
         assert (tmp_path / "var" / "demo.db").exists()
-    finally:
+    except Exception:
         proc.terminate()
-        proc.wait(timeout=10)
+        print(proc.communicate(timeout=10)[0][-4000:])  # the server's side of the story
+        raise
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)

@@ -1,0 +1,220 @@
+"""The web inbox: list, conversation view, and every action on a conversation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.accounts.models import Account
+from app.auth.models import Agent, Team
+from app.db import SessionDep
+from app.errors import Invalid
+from app.inbox import actions, service
+from app.inbox.details import conversation_view
+from app.inbox.models import ConversationTag, Tag
+from app.inbox.views import VIEWS, parse, view_filter
+from app.outbox.service import queue_reply, retry_reply
+from app.web import CsrfAgent, WebAgent, is_htmx, redirect, render
+
+router = APIRouter(include_in_schema=False)
+PAGE = 50
+
+
+@router.get("/")
+def home(_agent: WebAgent) -> Response:
+    return Response(status_code=303, headers={"Location": "/inbox"})
+
+
+@router.get("/inbox")
+def inbox(request: Request, session: SessionDep, agent: WebAgent,
+          cursor: str | None = None) -> Response:
+    params = {k: v for k, v in request.query_params.items() if k != "cursor"}
+    view, filters, sort = parse(params, agent)
+    page = service.list_conversations(session, filters=filters, sort=sort, limit=PAGE,
+                                      cursor=cursor)
+    ids = [row[0].id for row in page.items]
+    tags: dict[int, list[Tag]] = {}
+    for conv_id, tag in session.execute(select(ConversationTag.conversation_id, Tag).join(
+            Tag, Tag.id == ConversationTag.tag_id).where(
+            ConversationTag.conversation_id.in_(ids)).order_by(Tag.name)):  # type: ignore[attr-defined]
+        tags.setdefault(conv_id, []).append(tag)
+    context = dict(
+        view=view, views=VIEWS, params=params, page=page, tags=tags, sort=sort.value,
+        agents={a.id: a for a in session.scalars(select(Agent).order_by(Agent.name))},
+        more_url="/inbox?" + urlencode(params | {"cursor": page.next_cursor})
+        if page.next_cursor else None,
+    )
+    if is_htmx(request) and request.headers.get("HX-Target") in ("rows", "more"):
+        return render(request, "inbox/_rows.html", **context)
+    if is_htmx(request) and request.headers.get("HX-Target") == "list":
+        return render(request, "inbox/_list.html", **context)
+    counts = {v.key: service.count_conversations(session, view_filter(v.key, agent))
+              for v in VIEWS}
+    return render(request, "inbox/index.html", counts=counts, **context,
+                  accounts=session.scalars(select(Account).order_by(Account.name)).all(),
+                  teams=session.scalars(select(Team).order_by(Team.name)).all(),
+                  all_tags=session.scalars(select(Tag).order_by(Tag.name)).all())
+
+
+def _show(request: Request, session: Session, conv_id: int,
+          fragment: str | None = None) -> Response:
+    conv = service.get_conversation(session, conv_id)
+    view = conversation_view(session, conv)
+    if fragment and is_htmx(request):
+        return render(request, fragment, v=view)
+    return render(request, "inbox/conversation.html", v=view)
+
+
+@router.get("/conversations/{conv_id}")
+def conversation(request: Request, conv_id: int, session: SessionDep,
+                 _agent: WebAgent, part: str | None = None) -> Response:
+    conv = service.get_conversation(session, conv_id)
+    if part is None:
+        actions.mark_read(session, conv)
+        session.commit()
+    fragments = {"thread": "inbox/_thread.html", "details": "inbox/_details.html"}
+    return _show(request, session, conv_id, fragments.get(part or ""))
+
+
+@router.post("/conversations/{conv_id}/reply")
+def reply(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+          text: Annotated[str, Form()] = "", private: Annotated[bool, Form()] = False,
+          resolve: Annotated[bool, Form()] = False) -> Response:
+    conv = service.get_conversation(session, conv_id)
+    queue_reply(session, conversation=conv, agent=agent, text=text, private=private)
+    if resolve:
+        actions.resolve(session, conv, by=agent)
+    session.commit()
+    return _after(request, session, conv_id, "inbox/_thread.html")
+
+
+def _after(request: Request, session: Session, conv_id: int, fragment: str) -> Response:
+    if is_htmx(request):
+        return _show(request, session, conv_id, fragment)
+    return redirect(request, f"/conversations/{conv_id}")
+
+
+@router.post("/conversations/{conv_id}/notes")
+def note(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+         text: Annotated[str, Form()] = "") -> Response:
+    conv = service.get_conversation(session, conv_id)
+    actions.add_note(session, conv, by=agent, text=text)
+    session.commit()
+    return _after(request, session, conv_id, "inbox/_thread.html")
+
+
+@router.post("/conversations/{conv_id}/assign")
+def assign(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+           assignee: Annotated[str, Form()] = "", team: Annotated[str, Form()] = "") -> Response:
+    conv = service.get_conversation(session, conv_id)
+    agent_id = agent.id if assignee == "me" else _opt_int(assignee, "assignee")
+    actions.assign(session, conv, by=agent, agent_id=agent_id, team_id=_opt_int(team, "team"))
+    session.commit()
+    return _after(request, session, conv_id, "inbox/_details.html")
+
+
+def _opt_int(raw: str, name: str) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Invalid(f"{name} must be a number")
+    return int(raw)
+
+
+@router.post("/conversations/{conv_id}/tags")
+def tag(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+        name: Annotated[str, Form()] = "") -> Response:
+    conv = service.get_conversation(session, conv_id)
+    actions.add_tag(session, conv, name=name, by=agent)
+    session.commit()
+    return _after(request, session, conv_id, "inbox/_details.html")
+
+
+@router.post("/conversations/{conv_id}/tags/{tag_id}/remove")
+def untag(request: Request, conv_id: int, tag_id: int, session: SessionDep,
+          agent: CsrfAgent) -> Response:
+    conv = service.get_conversation(session, conv_id)
+    actions.remove_tag(session, conv, tag_id=tag_id, by=agent)
+    session.commit()
+    return _after(request, session, conv_id, "inbox/_details.html")
+
+
+@router.post("/conversations/{conv_id}/priority")
+def priority(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+             value: Annotated[str, Form()] = "") -> Response:
+    conv = service.get_conversation(session, conv_id)
+    actions.set_priority(session, conv, priority=value, by=agent)
+    session.commit()
+    return _after(request, session, conv_id, "inbox/_details.html")
+
+
+@router.post("/conversations/{conv_id}/status")
+def status(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+           action: Annotated[str, Form()] = "", until: Annotated[str, Form()] = "") -> Response:
+    conv = service.get_conversation(session, conv_id)
+    if action == "resolve":
+        actions.resolve(session, conv, by=agent)
+    elif action == "reopen":
+        actions.reopen(session, conv, by=agent)
+    elif action == "snooze":
+        actions.snooze(session, conv, until=_when(until), by=agent)
+    else:
+        raise Invalid("action must be resolve, reopen or snooze")
+    session.commit()
+    return _after(request, session, conv_id, "inbox/_details.html")
+
+
+def _when(raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise Invalid("snooze needs a date and time, like 2026-12-01T09:00") from None
+    # A datetime-local field has no zone: the browser sends the agent's wall time as UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@router.post("/conversations/{conv_id}/escalate")
+def escalate(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+             target: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "") -> Response:
+    conv = service.get_conversation(session, conv_id)
+    kind, _, raw_id = target.partition(":")
+    if kind not in ("agent", "team") or not raw_id.isdigit():
+        raise Invalid("choose a team or a person to escalate to")
+    actions.escalate(session, conv, by=agent, reason=reason,
+                     to_agent_id=int(raw_id) if kind == "agent" else None,
+                     to_team_id=int(raw_id) if kind == "team" else None)
+    session.commit()
+    return _after(request, session, conv_id, "inbox/_details.html")
+
+
+@router.post("/conversations/{conv_id}/deescalate")
+def deescalate(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+               note: Annotated[str, Form()] = "") -> Response:
+    conv = service.get_conversation(session, conv_id)
+    actions.deescalate(session, conv, by=agent, note=note)
+    session.commit()
+    return _after(request, session, conv_id, "inbox/_details.html")
+
+
+@router.post("/messages/{message_id}/retry")
+def retry(request: Request, message_id: int, session: SessionDep, agent: CsrfAgent) -> Response:
+    message = service.get_message(session, message_id)
+    retry_reply(session, message=message, agent=agent)
+    session.commit()
+    return _after(request, session, message.conversation_id, "inbox/_thread.html")
+
+
+@router.post("/inbox/bulk")
+def bulk(request: Request, session: SessionDep, agent: CsrfAgent,
+         ids: Annotated[list[int], Form()] = [],  # noqa: B006 - FastAPI form default
+         action: Annotated[str, Form()] = "", value: Annotated[str, Form()] = "",
+         back: Annotated[str, Query()] = "/inbox") -> Response:
+    actions.bulk(session, ids, action=action, value=value, by=agent)
+    session.commit()
+    return redirect(request, back if back.startswith("/inbox") else "/inbox")

@@ -1,0 +1,188 @@
+// Switchboard's own behaviour on top of htmx: live times, keyboard, composer, presence.
+(function () {
+  "use strict";
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  const csrf = () => ($('meta[name="csrf-token"]') || {}).content || "";
+
+  // ---- notices: errors from htmx requests are shown, never swallowed ----
+  function notice(text) {
+    const box = $("#notice");
+    if (!box) return;
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(notice.timer);
+    notice.timer = setTimeout(() => { box.hidden = true; }, 8000);
+  }
+  document.addEventListener("htmx:responseError", (e) => {
+    const xhr = e.detail.xhr;
+    notice(xhr.responseText && xhr.responseText.length < 500 ? xhr.responseText : `Error ${xhr.status}`);
+  });
+  document.addEventListener("htmx:sendError", () => notice("Cannot reach Switchboard; check the connection."));
+
+  // ---- live times ----
+  function span(seconds) {
+    if (seconds < 60) return seconds < 10 ? "just now" : `${seconds}s`;
+    if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+    if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+    return `${Math.floor(seconds / 86400)}d`;
+  }
+  function tick() {
+    const now = Date.now();
+    for (const el of $$("[data-since]")) el.textContent = span(Math.max(0, Math.floor((now - Date.parse(el.dataset.since)) / 1000)));
+    for (const el of $$("[data-ago]")) {
+      const s = Math.max(0, Math.floor((now - Date.parse(el.dataset.ago)) / 1000));
+      el.textContent = s < 10 ? "just now" : `${span(s)} ago`;
+    }
+  }
+  setInterval(tick, 1000);
+  document.addEventListener("DOMContentLoaded", tick);
+  document.addEventListener("htmx:afterSettle", tick);
+
+  // ---- the list: selection, bulk bar, live refresh that respects a selection ----
+  let selected = 0;
+  function rows() { return $$(".rows .row"); }
+  function select(i) {
+    const all = rows();
+    if (!all.length) return;
+    selected = Math.max(0, Math.min(all.length - 1, i));
+    all.forEach((r, n) => r.classList.toggle("selected", n === selected));
+    all[selected].scrollIntoView({ block: "nearest" });
+    const link = $(".rowlink", all[selected]);
+    if (link) link.focus({ preventScroll: true });
+  }
+  document.addEventListener("change", (e) => {
+    const t = e.target;
+    if (t.matches("[data-select-all]")) $$('.rows input[name="ids"]').forEach((b) => { b.checked = t.checked; });
+    if (t.matches('.bulkbar select[name="action"]')) {
+      for (const el of $$("[data-bulk-for]")) el.disabled = el.dataset.bulkFor !== t.value;
+    }
+    if (t.matches("[data-private-switch]")) updateComposer();
+  });
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    const el = e.detail.elt;
+    if (el.matches && el.matches("[data-live-list]") && $$('.rows input[name="ids"]:checked').length) e.preventDefault();
+  });
+
+  // ---- composer: count, limit, personal data warning, drafts, canned responses ----
+  const PERSONAL = /[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d ()/-]{7,}\d/;
+  function composer() { return $("#composer"); }
+  function updateComposer() {
+    const box = composer();
+    if (!box) return;
+    const form = box.form;
+    const priv = $("[data-private-switch]", form);
+    const limit = Number(priv && priv.checked ? form.dataset.privateLimit : form.dataset.limit);
+    const n = Array.from(box.value).length;
+    const count = $("#composer-count");
+    count.textContent = `${n} / ${limit}`;
+    count.classList.toggle("over", n > limit);
+    const isPublic = form.dataset.public === "true" && !(priv && priv.checked);
+    $("#composer-warning").hidden = !(isPublic && PERSONAL.test(box.value));
+    if (box.dataset.draftKey) {
+      if (box.value) localStorage.setItem(box.dataset.draftKey, box.value);
+      else localStorage.removeItem(box.dataset.draftKey);
+    }
+    showCanned(box);
+  }
+  function fill(template, form) {
+    return template
+      .replaceAll("{first_name}", form.dataset.firstName || "")
+      .replaceAll("{agent_name}", form.dataset.agentName || "")
+      .replaceAll("{handle}", form.dataset.handle ? "@" + form.dataset.handle : "");
+  }
+  function cannedOptions() { return $$("#canned [data-canned]").filter((b) => !b.hidden); }
+  function showCanned(box) {
+    const list = $("#canned");
+    if (!list) return;
+    const m = /^\/(\S*)$/.exec(box.value);
+    if (!m) { list.hidden = true; return; }
+    let first = true;
+    for (const b of $$("[data-canned]", list)) {
+      b.hidden = !b.dataset.shortcut.startsWith(m[1]);
+      b.setAttribute("aria-selected", String(!b.hidden && first));
+      if (!b.hidden) first = false;
+    }
+    list.hidden = cannedOptions().length === 0;
+  }
+  function useCanned(button) {
+    const box = composer();
+    box.value = fill(button.dataset.canned, box.form);
+    $("#canned").hidden = true;
+    box.focus();
+    updateComposer();
+  }
+  document.addEventListener("click", (e) => {
+    const b = e.target.closest && e.target.closest("[data-canned]");
+    if (b) useCanned(b);
+    if (e.target.closest && e.target.closest("[data-shortcuts-open]")) $("#shortcuts").showModal();
+  });
+  let typingSent = 0;
+  function typing(active) {
+    const conv = $("[data-conversation-id]");
+    if (!conv) return;
+    const now = Date.now();
+    if (active && now - typingSent < 3000) return;
+    typingSent = active ? now : 0;
+    fetch(`/conversations/${conv.dataset.conversationId}/typing`, {
+      method: "POST", headers: { "X-CSRF-Token": csrf(), "Content-Type": "application/x-www-form-urlencoded" },
+      body: `active=${active}`,
+    }).catch(() => {});
+  }
+  document.addEventListener("input", (e) => {
+    if (e.target.id === "composer") { updateComposer(); typing(true); }
+  });
+  document.addEventListener("focusout", (e) => { if (e.target.id === "composer") typing(false); });
+  document.addEventListener("htmx:afterRequest", (e) => {
+    const form = e.detail.elt;
+    if (!e.detail.successful || !form.matches) return;
+    if (form.matches("#composer-form")) {
+      const box = composer();
+      box.value = "";
+      updateComposer();
+      typing(false);
+    }
+    if (form.matches("#note-form")) form.reset();
+  });
+  document.addEventListener("DOMContentLoaded", () => {
+    const box = composer();
+    if (box && box.dataset.draftKey) {
+      box.value = localStorage.getItem(box.dataset.draftKey) || "";
+      updateComposer();
+    }
+    if ($(".rows .row")) select(0);
+  });
+
+  // ---- keyboard ----
+  document.addEventListener("keydown", (e) => {
+    const t = e.target;
+    const typingInField = t.matches && t.matches("input, textarea, select");
+    if (t.id === "composer" && !$("#canned").hidden) {
+      const opts = cannedOptions();
+      let i = opts.findIndex((b) => b.getAttribute("aria-selected") === "true");
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        i = (i + (e.key === "ArrowDown" ? 1 : opts.length - 1)) % opts.length;
+        opts.forEach((b, n) => b.setAttribute("aria-selected", String(n === i)));
+        return;
+      }
+      if (e.key === "Enter" || e.key === "Tab") { e.preventDefault(); useCanned(opts[Math.max(0, i)]); return; }
+      if (e.key === "Escape") { $("#canned").hidden = true; return; }
+    }
+    if (e.key === "Escape" && typingInField) { t.blur(); return; }
+    if (typingInField || e.ctrlKey || e.metaKey || e.altKey) return;
+    const click = (sel) => { const el = $(sel); if (el) { e.preventDefault(); el.click(); } };
+    switch (e.key) {
+      case "j": e.preventDefault(); select(selected + 1); break;
+      case "k": e.preventDefault(); select(selected - 1); break;
+      case "Enter": { const r = rows()[selected]; if (r && !t.closest("form")) { e.preventDefault(); location.href = $(".rowlink", r).href; } break; }
+      case "r": if (composer()) { e.preventDefault(); composer().focus(); } break;
+      case "n": if ($("#note")) { e.preventDefault(); $("#note").focus(); } break;
+      case "e": click('[data-action="resolve"]'); break;
+      case "a": click('[data-action="take"]'); break;
+      case "/": if ($("[data-search]")) { e.preventDefault(); $("[data-search]").focus(); }
+        else if (composer()) { e.preventDefault(); composer().focus(); composer().value = "/"; updateComposer(); } break;
+      case "?": e.preventDefault(); $("#shortcuts").showModal(); break;
+    }
+  });
+})();

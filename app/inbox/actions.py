@@ -25,11 +25,11 @@ from app.inbox.models import (
 MAX_NOTE = 10_000
 
 
-def _touch(session: Session, conv: Conversation, agent: Agent | None, action: str,
-           now: datetime, **details: Any) -> None:
+def _touch(session: Session, conv: Conversation, by: Agent | None, action: str,
+            now: datetime, /, **details: Any) -> None:
     conv.updated_at = now
     session.add(conv)
-    session.add(AuditEvent(agent_id=agent.id if agent else None, conversation_id=conv.id,
+    session.add(AuditEvent(agent_id=by.id if by else None, conversation_id=conv.id,
                            action=action, details=details, created_at=now))
 
 

@@ -216,7 +216,8 @@ def test_escalate_shows_who_and_why_until_deescalated(web: TestClient, session: 
     assert actions_logged(session, conv)[-2:] == ["escalated", "deescalated"]
 
 
-def test_an_answer_ends_the_escalation(web: TestClient, session: Session, conv: Conversation) -> None:
+def test_an_answer_ends_the_escalation(web: TestClient, session: Session,
+                                       conv: Conversation) -> None:
     team = Team(name="Second level")
     session.add(team)
     session.flush()
@@ -226,7 +227,8 @@ def test_an_answer_ends_the_escalation(web: TestClient, session: Session, conv: 
     assert session.scalars(select(Escalation)).one().closed_note == "answered"
 
 
-def test_retry_only_for_failed_replies(web: TestClient, session: Session, conv: Conversation) -> None:
+def test_retry_only_for_failed_replies(web: TestClient, session: Session,
+                                       conv: Conversation) -> None:
     post(web, f"/conversations/{conv.id}/reply", text="hello")
     msg = session.scalars(select(Message).where(Message.direction == "outbound")).one()
     assert post(web, f"/messages/{msg.id}/retry").status_code == 422

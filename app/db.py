@@ -72,6 +72,9 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # IMMEDIATE: a transaction that reads and then writes would otherwise fail at once
         # with "database is locked" when another writer committed in between; taking the
         # write lock up front makes it wait (busy_timeout) instead. Transactions are short.
+        # Read-only checks ask for AUTOCOMMIT and take no lock at all.
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 

@@ -5,7 +5,14 @@
 
 from connectors.simulator.app import create_app
 from connectors.simulator.faults import Fault
-from connectors.simulator.server import SimulatorThread, demo_state, run
+from connectors.simulator.server import (
+    DEMO_PAGE_ID,
+    DEMO_PAGE_TOKEN,
+    SimulatorThread,
+    demo_state,
+    run,
+)
 from connectors.simulator.state import SimState
 
-__all__ = ["Fault", "SimState", "SimulatorThread", "create_app", "demo_state", "run"]
+__all__ = ["DEMO_PAGE_ID", "DEMO_PAGE_TOKEN", "Fault", "SimState", "SimulatorThread",
+           "create_app", "demo_state", "run"]

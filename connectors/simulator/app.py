@@ -1,7 +1,7 @@
 """The simulator's ASGI app: platform routers, fault injection, rate-limit headers, control API.
 
-Each platform is one router over the shared SimState; the Facebook Graph API will be another
-router beside `x_api` (its own paths, e.g. /v21.0/...), added to PLATFORM_ROUTERS.
+Each platform is one router over the shared SimState: `x_api` (/2/...) and `graph_api`
+(/v21.0/...). X answers carry x-rate-limit-* headers, Graph answers Meta's usage headers.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from connectors.simulator import control, x_api
-from connectors.simulator.faults import Handler, fault_middleware, problem
+from connectors.simulator import control, graph_api, graph_control, x_api
+from connectors.simulator.faults import GRAPH_PATH, Handler, fault_middleware, problem
+from connectors.simulator.graph_state import GraphError
 from connectors.simulator.state import Rejected, SimState
 
-PLATFORM_ROUTERS = [x_api.router]
+PLATFORM_ROUTERS = [x_api.router, graph_api.router]
 CONTROL_PREFIX = "/_sim"
 
 # Per-endpoint 15-minute limits, roughly X's per-user figures; the rest get DEFAULT_LIMIT.
@@ -46,7 +47,9 @@ def create_app(state: SimState | None = None) -> FastAPI:
     for router in PLATFORM_ROUTERS:
         app.include_router(router)
     app.include_router(control.router)
+    app.include_router(graph_control.router)
     app.add_exception_handler(Rejected, x_api.rejected_response)
+    app.add_exception_handler(GraphError, graph_api.graph_error_response)
 
     async def invalid_body(_: Request, exc: Exception) -> JSONResponse:
         # The platforms answer a malformed request with 400, not FastAPI's 422.
@@ -72,6 +75,14 @@ def create_app(state: SimState | None = None) -> FastAPI:
         entry: dict[str, Any] = {"method": request.method, "path": path,
                                  "query": dict(request.query_params)}
         sim.record_request(entry)
+        if GRAPH_PATH.match(path):
+            # graph_api meters per Page (it knows the token) and leaves the headers here.
+            request.state.graph_usage = {}
+            answer = await call_next(request)
+            entry["status"] = answer.status_code
+            for name, value in request.state.graph_usage.items():
+                answer.headers.setdefault(name, value)
+            return answer
         family = _family(request.method, path)
         limit = LIMITS.get(family, DEFAULT_LIMIT)
         remaining, reset, over = sim.count_call(family, limit)

@@ -9,29 +9,40 @@ from types import TracebackType
 
 import uvicorn
 
+from connectors.simulator import graph_traffic
 from connectors.simulator.app import create_app
 from connectors.simulator.state import SimState
 
-# The demo's brand: a fixed id and handle so a demo database can be set up once.
+# The demo's brand and Page: fixed ids, handles and token, so a demo database can be set up once.
 DEMO_BRAND_ID = "1500000000000000001"
 DEMO_BRAND_USERNAME = "acme_support"
+DEMO_PAGE_ID = "104000000000001"
+DEMO_PAGE_NAME = "Acme"
+DEMO_PAGE_USERNAME = "acmesupport"
+DEMO_PAGE_TOKEN = "EAAsimDemoPageToken0000000000000001"
 
 
 def demo_state(seed: int = 1, *, count: int = 60, dm_share: float = 0.25,
-               spread_seconds: float = 3 * 3600) -> SimState:
-    """A simulator with the demo brand and a few hours of customer traffic behind it.
+               spread_seconds: float = 3 * 3600, facebook_count: int = 40) -> SimState:
+    """A simulator with the demo brand and Page and a few hours of customer traffic behind them.
 
-    The brand's credentials: `state.brands[DEMO_BRAND_ID].credentials()` or GET /_sim/brands.
+    The brand's credentials: `state.brands[DEMO_BRAND_ID].credentials()` or GET /_sim/brands;
+    the Page's: `state.facebook.pages[DEMO_PAGE_ID].credentials()` (DEMO_PAGE_TOKEN) or
+    GET /_sim/pages.
     """
     state = SimState(seed)
     state.add_brand(DEMO_BRAND_ID, DEMO_BRAND_USERNAME, name="Acme Support")
     state.generate_traffic(DEMO_BRAND_ID, count, dm_share=dm_share, spread_seconds=spread_seconds)
+    # After the X traffic, so the X demo draws the same people and words as before.
+    state.facebook.add_page(DEMO_PAGE_ID, DEMO_PAGE_NAME, DEMO_PAGE_USERNAME, DEMO_PAGE_TOKEN)
+    graph_traffic.generate(state.facebook, DEMO_PAGE_ID, facebook_count, messenger_share=0.35,
+                           page_reply_share=0.15, spread_seconds=spread_seconds)
     return state
 
 
 def run(host: str = "127.0.0.1", port: int = 8081, seed: int = 1,
         state: SimState | None = None) -> None:
-    """Serve until interrupted (Ctrl-C); without `state`, the demo brand and its traffic."""
+    """Serve until interrupted (Ctrl-C); without `state`, the demo brand, Page and traffic."""
     uvicorn.run(create_app(state or demo_state(seed)), host=host, port=port, log_level="warning")
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.simulator.faults import FaultPlan
+from connectors.simulator.graph_state import FacebookWorld
 from connectors.simulator.traffic import Traffic
 
 TWEPOCH_MS = 1288834974657  # X snowflake epoch: ids grow with time, like the real ones
@@ -104,10 +105,12 @@ class SimState:
         self.users: dict[str, User] = {}
         self.enforce_rate_limits = False
         self.seed = seed
+        # Facebook's Pages, posts and threads: same lock, clock and seeded traffic (graph_state).
+        self.facebook = FacebookWorld(self._lock, lambda: self.clock())
         self.reset()
 
     def reset(self, seed: int | None = None) -> None:
-        """Forget all traffic, requests and faults; keep the brands and their tokens."""
+        """Forget all traffic, requests and faults; keep the brands, Pages and their tokens."""
         with self._lock:
             self.seed = self.seed if seed is None else seed
             self.traffic = Traffic(self.seed)
@@ -119,6 +122,7 @@ class SimState:
             self._last_ms = 0
             self._last_id = 0
             self.faults.clear()
+            self.facebook.reset(self.traffic, self.seed)
 
     # -- accounts -----------------------------------------------------------------------
 

@@ -84,6 +84,36 @@ DMS = {
            "Danke für die schnelle Hilfe vorhin, jetzt klappt alles!"],
 }
 
+# Facebook: what a Page posts, what people write to it in Messenger, how its staff answer.
+PAGE_POSTS = {
+    "en": ["Our spring sale starts today: 20% off all printers until Sunday!",
+           "Planned maintenance tonight from 1 to 3 am: the app may be unavailable.",
+           "New in the shop: the X200 router, now with better Wi-Fi range.",
+           "Tell us: what should our next how-to video be about?"],
+    "de": ["Unser Frühjahrsangebot startet heute: 20 % auf alle Drucker bis Sonntag!",
+           "Heute Nacht von 1 bis 3 Uhr Wartungsarbeiten: die App ist kurz nicht erreichbar.",
+           "Neu im Shop: der Router X200, jetzt mit besserer WLAN-Reichweite.",
+           "Sagt uns: worüber soll unser nächstes Anleitungsvideo sein?"],
+}
+MESSENGER = {
+    "en": ["Hi, I commented on your post earlier. Order {order}, postcode {postcode}.",
+           "Hello, I'd rather not write this in public: my account email is {email}.",
+           "Is there a number I can call? It's about order {order}.",
+           "Thanks for sorting it out so quickly, it works again!"],
+    "de": ["Hallo, ich hatte unter eurem Beitrag kommentiert. Bestellung {order}, PLZ {postcode}.",
+           "Hi, das möchte ich nicht öffentlich schreiben: meine E-Mail ist {email}.",
+           "Gibt es eine Telefonnummer? Es geht um Bestellung {order}.",
+           "Danke, dass ihr das so schnell gelöst habt, jetzt klappt alles!"],
+}
+PAGE_REPLIES = {
+    "en": ["Hi {first}, sorry about that! Could you send us your order number in a private "
+           "message?", "Thanks {first}, we're looking into it right now.",
+           "Hi {first}, that should be fixed now. Could you try again?"],
+    "de": ["Hallo {first}, das tut uns leid! Schickst du uns die Bestellnummer per "
+           "Privatnachricht?", "Danke {first}, wir schauen uns das gleich an.",
+           "Hallo {first}, das sollte jetzt behoben sein. Magst du es nochmal versuchen?"],
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Customer:
@@ -118,6 +148,15 @@ class Traffic:
 
     def dm(self, lang: str, username: str) -> str:
         return self._fill(self.rng.choice(DMS[lang]), username)
+
+    def messenger(self, lang: str, username: str) -> str:
+        return self._fill(self.rng.choice(MESSENGER[lang]), username)
+
+    def page_post(self, lang: str) -> str:
+        return self.rng.choice(PAGE_POSTS[lang])
+
+    def page_reply(self, lang: str, first_name: str) -> str:
+        return self.rng.choice(PAGE_REPLIES[lang]).format(first=first_name)
 
     def chance(self, share: float) -> bool:
         return self.rng.random() < share

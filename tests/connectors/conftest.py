@@ -1,4 +1,5 @@
-"""One simulator on 127.0.0.1 for the whole run, reset before each test (brands survive)."""
+"""One simulator on 127.0.0.1 for the whole run, reset before each test (brands and Pages
+survive)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 import pytest
 import requests
 
+from connectors.facebook import FacebookConnector
 from connectors.simulator import SimulatorThread
+from connectors.simulator.graph_state import Page
 from connectors.simulator.state import Brand
 from connectors.twitter import TwitterConnector
 
@@ -86,3 +89,70 @@ def x(sim: SimulatorThread, brand: Brand) -> TwitterConnector:
     """A connector with OAuth 1.0a user keys and a short timeout."""
     return TwitterConnector(credentials=brand.credentials(), account_external_id=BRAND_ID,
                             api_base_url=sim.base_url, timeout=2.0)
+
+
+# -- Facebook -------------------------------------------------------------------------------
+
+PAGE_ID = "104000000000042"
+PAGE_NAME = "Acme"
+FAN_ID = "5000000000000005"
+FAN_NAME = "Jane Doe"
+GRAPH = "/v21.0/"
+
+
+class FacebookControl(Control):
+    """The simulator's Facebook control endpoints (/_sim/posts, /comments, /messenger...)."""
+
+    def page_post(self, message: str = "Spring sale!", back_seconds: float = 0) -> dict[str, Any]:
+        post: dict[str, Any] = self.post("posts", {"page_id": PAGE_ID, "message": message,
+                                                    "back_seconds": back_seconds})
+        return post
+
+    def visitor_post(self, message: str, name: str = FAN_NAME,
+                     person_id: str = FAN_ID) -> dict[str, Any]:
+        post: dict[str, Any] = self.post("posts", {"page_id": PAGE_ID, "message": message,
+                                                    "author": {"name": name, "id": person_id}})
+        return post
+
+    def comment(self, object_id: str, message: str, name: str = FAN_NAME,
+                person_id: str | None = FAN_ID, back_seconds: float = 0) -> dict[str, Any]:
+        """A customer's comment (or reply, when object_id is a comment); person_id None:
+        the Page itself, from Facebook's own app."""
+        body: dict[str, Any] = {"object_id": object_id, "message": message,
+                                "back_seconds": back_seconds}
+        if person_id is not None:
+            body["author"] = {"name": name, "id": person_id}
+        comment: dict[str, Any] = self.post("comments", body)
+        return comment
+
+    def messenger(self, text: str, name: str = FAN_NAME, person_id: str = FAN_ID,
+                  back_seconds: float = 0, from_page: bool = False) -> dict[str, Any]:
+        who = {"name": name, "id": person_id}
+        body = {"page_id": PAGE_ID, "text": text, "back_seconds": back_seconds,
+                "from_page": from_page, ("to" if from_page else "sender"): who}
+        message: dict[str, Any] = self.post("messenger", body)["items"][0]
+        return message
+
+    def fb_sent(self, kind: str | None = None) -> list[dict[str, Any]]:
+        query = f"?kind={kind}" if kind else ""
+        items: list[dict[str, Any]] = self.get(f"facebook/sent{query}")["sent"]
+        return items
+
+
+@pytest.fixture
+def page(sim: SimulatorThread) -> Page:
+    """The test Page; Pages survive the reset, so it is added once per run."""
+    existing = sim.state.facebook.pages.get(PAGE_ID)
+    return existing or sim.state.facebook.add_page(PAGE_ID, PAGE_NAME, "acme")
+
+
+@pytest.fixture
+def fb_control(sim: SimulatorThread, page: Page) -> FacebookControl:
+    return FacebookControl(sim.base_url)
+
+
+@pytest.fixture
+def fb(sim: SimulatorThread, page: Page) -> FacebookConnector:
+    """A connector for the test Page with a short timeout."""
+    return FacebookConnector(credentials=page.credentials(), account_external_id=PAGE_ID,
+                             api_base_url=sim.base_url, timeout=2.0)

@@ -203,7 +203,7 @@ def demo(
         live_traffic,
         seed,
     )
-    from connectors.simulator.server import DEMO_BRAND_ID, SimulatorThread, demo_state
+    from connectors.simulator.server import DEMO_BRAND_ID, DEMO_PAGE_ID, SimulatorThread, demo_state
 
     base = settings(host=host, port=port)
     s = base.model_copy(update={"database_url": f"sqlite:///{base.var_dir / 'demo.db'}"})
@@ -214,11 +214,13 @@ def demo(
     engine = make_engine(s.database_url)
     sim = SimulatorThread(demo_state()).start()
     stop = threading.Event()
-    live_traffic(sim.state, DEMO_BRAND_ID, stop)
+    live_traffic(sim.state, DEMO_BRAND_ID, DEMO_PAGE_ID, stop)
     with session_factory(engine)() as session:
         seeded = seed(session)
-        connect_simulator(session, box=box, base_url=sim.base_url,
+        connect_simulator(session, box=box, platform="x", base_url=sim.base_url,
                           credentials=sim.state.brands[DEMO_BRAND_ID].credentials())
+        connect_simulator(session, box=box, platform="facebook", base_url=sim.base_url,
+                          credentials=sim.state.facebook.pages[DEMO_PAGE_ID].credentials())
         token = demo_agent_token(session)
         session.commit()
     url = f"http://{s.host}:{s.port}"
@@ -229,7 +231,8 @@ def demo(
         f"  API token: {token}",
         f"  try:       curl -H 'Authorization: Bearer {token}' {url}/api/v1/conversations",
         f"  API docs:  {url}/docs",
-        f"  simulated X API: {sim.base_url} (new customers write every half minute or so)",
+        f"  simulated X and Graph APIs: {sim.base_url} (new customers write every half "
+        "minute or so)",
         "",
     ]))
     try:

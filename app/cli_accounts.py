@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import typer
@@ -70,6 +71,38 @@ def add_x(
         session.commit()
         typer.echo(f"{account.id}")
         typer.echo(f"connected X account @{account.handle} as account {account.id}", err=True)
+
+
+@add_cli.command("facebook")
+def add_facebook(
+    name: Annotated[str, Opt(help="Name shown in the inbox.")],
+    page_id: Annotated[str, Opt(help="The Facebook Page's id.")],
+    page_token: Annotated[str, Opt(envvar="FACEBOOK_PAGE_TOKEN",
+                                   help="A Page access token (pages_messaging, "
+                                        "pages_read_engagement, pages_manage_engagement).")],
+    api_base_url: Annotated[str | None, Opt(help="Graph API base URL (default: the real "
+                                                 "Graph API; or the simulator's URL).")] = None,
+    graph_version: Annotated[str, Opt(help="Graph API version, like v21.0.")] = "v21.0",
+    poll_interval: Annotated[int | None, Opt(min=1, help="Seconds between polls.")] = None,
+) -> None:
+    """Connect a Facebook Page: its comments and its Messenger conversations."""
+    box, factory, fail = _box_and_factory()
+    if not re.fullmatch(r"v\d+\.\d+", graph_version):
+        raise fail("--graph-version looks like v21.0", 2)
+    if not page_id.isdigit():
+        raise fail("--page-id is the Page's numeric id", 2)
+    creds = {"page_token": page_token, "page_id": page_id, "graph_version": graph_version}
+    with factory() as session:
+        try:
+            account = add_account(session, box=box, platform="facebook", name=name,
+                                  credentials=creds, api_base_url=api_base_url,
+                                  poll_interval=poll_interval)
+        except DomainError as exc:
+            raise fail(str(exc)) from None
+        session.commit()
+        typer.echo(f"{account.id}")
+        typer.echo(f"connected Facebook Page {account.handle or account.name} as account "
+                   f"{account.id}", err=True)
 
 
 @account_cli.command("list")

@@ -18,6 +18,7 @@ from app.db import utcnow
 from app.inbox.models import CannedResponse, Conversation, Tag
 from app.ingest.service import ingest_batch
 from connectors.base import Author, InboundMessage, Platform, ThreadKind
+from connectors.simulator import graph_traffic
 from connectors.simulator.state import SimState
 
 DEMO_EMAIL = "demo@switchboard.local"
@@ -126,15 +127,16 @@ def demo_agent_token(session: Session) -> str:
     return create_token(session, email=DEMO_EMAIL, name="demo")
 
 
-SIM_ACCOUNT = "Acme Support (X, simulator)"
+SIM_ACCOUNTS = {"x": "Acme Support (X, simulator)", "facebook": "Acme (Facebook, simulator)"}
 
 
-def connect_simulator(session: Session, *, box: CredentialBox, base_url: str,
+def connect_simulator(session: Session, *, box: CredentialBox, platform: str, base_url: str,
                       credentials: dict[str, str]) -> Account:
-    """The demo's live X account, pointed at this run's simulator."""
-    account = session.scalars(select(Account).where(Account.name == SIM_ACCOUNT)).first()
+    """The demo's live account on `platform`, pointed at this run's simulator."""
+    name = SIM_ACCOUNTS[platform]
+    account = session.scalars(select(Account).where(Account.name == name)).first()
     if account is None:
-        account = add_account(session, box=box, platform="x", name=SIM_ACCOUNT,
+        account = add_account(session, box=box, platform=platform, name=name,
                               credentials=credentials, api_base_url=base_url, poll_interval=5)
     else:
         account.api_base_url, account.credentials_encrypted = base_url, box.seal(credentials)
@@ -143,14 +145,17 @@ def connect_simulator(session: Session, *, box: CredentialBox, base_url: str,
     return account
 
 
-def live_traffic(state: SimState, brand_id: str, stop: threading.Event,
+def live_traffic(state: SimState, brand_id: str, page_id: str, stop: threading.Event,
                  every: tuple[float, float] = (20.0, 45.0), seed: int = 7) -> threading.Thread:
-    """New customers keep writing while someone looks around the demo."""
+    """New customers keep writing, on X and on Facebook, while someone looks around."""
     rng = random.Random(seed)
 
     def loop() -> None:
         while not stop.wait(rng.uniform(*every)):
-            state.generate_traffic(brand_id, 1, dm_share=0.3)
+            if rng.random() < 0.6:
+                state.generate_traffic(brand_id, 1, dm_share=0.3)
+            else:
+                graph_traffic.generate(state.facebook, page_id, 1, messenger_share=0.4)
 
     thread = threading.Thread(target=loop, name="demo-traffic", daemon=True)
     thread.start()

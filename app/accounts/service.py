@@ -20,7 +20,10 @@ ConnectorFactory = Callable[[Account], Connector]
 def make_connector(account: Account, box: CredentialBox, **options: Any) -> Connector:
     """The platform adapter for this account, with its decrypted credentials."""
     cls: Any = CONNECTORS[Platform(account.platform)]
-    return cls(credentials=box.open(account.credentials_encrypted),  # type: ignore[no-any-return]
+    credentials = box.open(account.credentials_encrypted)
+    if "graph_version" in credentials:  # a per-account setting, kept with the credentials
+        options.setdefault("graph_version", credentials.pop("graph_version"))
+    return cls(credentials=credentials,  # type: ignore[no-any-return]
                account_external_id=account.external_id, api_base_url=account.api_base_url,
                **options)
 

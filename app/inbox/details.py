@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -11,7 +11,6 @@ from sqlmodel import Session
 
 from app.accounts.models import Account
 from app.auth.models import Agent, Team
-from app.db import utcnow
 from app.inbox.actions import open_escalations
 from app.inbox.models import (
     AuditEvent,
@@ -25,6 +24,7 @@ from app.inbox.models import (
 )
 from app.inbox.service import ThreadMessage, thread
 from connectors.base import PUBLIC_KINDS, TEXT_LIMITS, ThreadKind
+from connectors.facebook import messenger_window
 
 
 @dataclass
@@ -70,17 +70,6 @@ class ConversationView:
             (tm.message.created_at, tm.message.id or 0, "message", tm) for tm in self.messages]
         items += [(n.created_at, n.id or 0, "note", (n, who)) for n, who in self.notes]
         return [(kind, item) for _, _, kind, item in sorted(items, key=lambda i: i[:2])]
-
-
-def messenger_window(last_customer_message_at: datetime | None,
-                     now: datetime | None = None) -> str:
-    """Messenger's reply window: 24 h standard, then 7 days with the human-agent tag."""
-    if last_customer_message_at is None:
-        return "closed"
-    age = (now or utcnow()) - last_customer_message_at
-    if age <= timedelta(hours=24):
-        return "response"
-    return "human_agent" if age <= timedelta(days=7) else "closed"
 
 
 def composer_for(conv: Conversation) -> Composer:

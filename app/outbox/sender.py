@@ -77,6 +77,7 @@ def send_due(session: Session, connector_for: Callable[[Account], Connector], *,
         item.attempts += 1
         message.delivery_state = "sending"
         session.add_all([item, message])
+        _changed(session, message, now)
         session.commit()  # the crash window starts here, and is covered by _reconcile
         _send(session, item, message, account, connector, reply, now, report)
         session.commit()
@@ -156,12 +157,14 @@ def _requeue(session: Session, item: Outbox, message: Message, state: str, at: d
     item.state, item.next_attempt_at, item.last_error, item.updated_at = state, at, error, now
     message.delivery_state = "queued" if state == "queued" else "sending"
     session.add_all([item, message])
+    _changed(session, message, now)
 
 
 def _fail(session: Session, item: Outbox, message: Message, reason: str, now: datetime) -> None:
     item.state, item.last_error, item.updated_at = "failed", reason, now
     message.delivery_state, message.delivery_error = "failed", reason
     session.add_all([item, message])
+    _changed(session, message, now)
     log.warning("reply %s failed: %s", message.id, reason)
 
 
@@ -179,3 +182,10 @@ def _mark_sent(session: Session, item: Outbox, message: Message, external_id: st
     item.state, item.last_error, item.updated_at = "sent", None, now
     message.external_id, message.delivery_state, message.delivery_error = external_id, "sent", None
     session.add_all([item, message])
+    _changed(session, message, now)
+
+
+def _changed(session: Session, message: Message, now: datetime) -> None:
+    """Open views follow `updated_at` (app/realtime): a delivery state change is a change."""
+    session.execute(update(Conversation).where(Conversation.id == message.conversation_id)
+                    .values(updated_at=now))

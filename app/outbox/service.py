@@ -14,6 +14,7 @@ from app.inbox.actions import close_escalations_on_answer
 from app.inbox.models import AuditEvent, Contact, Conversation, DeliveryState, Message
 from app.outbox.models import Outbox
 from connectors.base import PUBLIC_KINDS, TEXT_LIMITS, OutgoingReply, ThreadKind
+from connectors.facebook import messenger_window, private_reply_open
 
 
 def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | None, text: str,
@@ -29,6 +30,9 @@ def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | 
     limit = TEXT_LIMITS[(kind, private)]
     if len(text) > limit:
         raise Invalid(f"the reply has {len(text)} characters; this channel takes at most {limit}")
+    refusal = window_refusal(conversation, private, now)
+    if refusal:
+        raise Invalid(refusal)
     message = Message(
         conversation_id=conversation.id or 0, platform=conversation.platform,
         direction="outbound", author_agent_id=agent.id if agent else None, text=text,
@@ -55,6 +59,19 @@ def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | 
     return message
 
 
+def window_refusal(conv: Conversation, private: bool, now: datetime) -> str | None:
+    """Why Messenger would refuse a reply now (its 7-day window), or None."""
+    kind = ThreadKind(conv.thread_kind)
+    if kind == ThreadKind.FB_MESSENGER and \
+            messenger_window(conv.last_inbound_at, now) == "closed":
+        return ("Messenger only allows replies within 7 days of the person's last message; "
+                "wait for them to write again, or reach them on another channel")
+    if kind == ThreadKind.FB_COMMENT and private and \
+            not private_reply_open(conv.last_inbound_at, now):
+        return "a private reply to a comment is only possible within 7 days of the comment"
+    return None
+
+
 def retry_reply(session: Session, *, message: Message, agent: Agent | None) -> Outbox:
     """Queue a failed reply again."""
     item = session.scalars(select(Outbox).where(Outbox.message_id == message.id)).first()
@@ -75,16 +92,23 @@ def outgoing_reply(session: Session, message: Message) -> OutgoingReply:
     conv = session.get(Conversation, message.conversation_id)
     assert conv is not None
     contact = session.get(Contact, conv.contact_id) if conv.contact_id else None
-    # X threads a public reply under the newest customer message.
-    newest_inbound = session.scalar(
-        select(Message.external_id)
+    # X threads a public reply under the newest customer message; a private reply on
+    # Facebook goes to that comment.
+    newest = session.execute(
+        select(Message.external_id, Message.created_at)
         .where(Message.conversation_id == conv.id, Message.direction == "inbound")
         .order_by(Message.created_at.desc(), Message.id.desc())  # type: ignore[attr-defined]
         .limit(1)
-    )
+    ).first()
+    extra: dict[str, object] = {}
+    if conv.last_inbound_at is not None:
+        # The connector picks the Messenger message type (or refuses) from these.
+        extra["last_customer_message_at"] = conv.last_inbound_at
+    if newest is not None:
+        extra["comment_created_at"] = newest[1]
     return OutgoingReply(
         thread_kind=ThreadKind(conv.thread_kind), external_thread_id=conv.external_thread_id,
-        text=message.text, in_reply_to=newest_inbound,
+        text=message.text, in_reply_to=newest[0] if newest else None,
         recipient_id=contact.external_id if contact else None, private=message.is_private,
-        idempotency_key=f"switchboard-message-{message.id}",
+        idempotency_key=f"switchboard-message-{message.id}", extra=extra,
     )

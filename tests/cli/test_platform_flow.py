@@ -1,4 +1,5 @@
-"""The X flow as a user runs it: simulator, account add, poll --once, API, reply, poll again.
+"""The whole flow as a user runs it: simulator, account add (X and a Facebook Page),
+poll --once, the API, a reply on each of the four kinds of conversation, poll again.
 
 Every piece is a real process talking HTTP on 127.0.0.1.
 """
@@ -47,8 +48,8 @@ def processes() -> Iterator[list[subprocess.Popen]]:  # type: ignore[type-arg]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_simulator_account_poll_reply(kind: str, fresh_db_url, tmp_path: Path,
-                                      processes: list) -> None:  # type: ignore[no-untyped-def,type-arg]
+def test_simulator_accounts_poll_and_reply_on_every_kind(
+        kind: str, fresh_db_url, tmp_path: Path, processes: list) -> None:  # type: ignore[no-untyped-def,type-arg]
     env = {"SWITCHBOARD_DATABASE_URL": fresh_db_url(kind),
            "SWITCHBOARD_SECRET_KEY": "test-secret-key-" + "x" * 20,
            "SWITCHBOARD_ENCRYPTION_KEY": "Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE="}
@@ -58,8 +59,8 @@ def test_simulator_account_poll_reply(kind: str, fresh_db_url, tmp_path: Path,
     processes.append(subprocess.Popen([EXE, "simulator", "--port", str(sim_port)], cwd=tmp_path,
                                       env=clean, stdout=subprocess.DEVNULL))
     wait_for(sim_url + "/_sim/brands", processes[-1])
-    brand = get(sim_url + "/_sim/brands")[1]["brands"][0]
-    creds = brand["credentials"]
+    creds = get(sim_url + "/_sim/brands")[1]["brands"][0]["credentials"]
+    page = get(sim_url + "/_sim/pages")[1]["pages"][0]
 
     assert run(["migrate"], tmp_path, env).returncode == 0
     bad = run(["account", "add", "x", "--name", "Acme", "--api-base-url", sim_url,
@@ -71,11 +72,23 @@ def test_simulator_account_poll_reply(kind: str, fresh_db_url, tmp_path: Path,
                  "--access-token", creds["access_token"],
                  "--access-token-secret", creds["access_token_secret"]], tmp_path, env)
     assert added.returncode == 0, added.stderr
+    wrong_page = run(["account", "add", "facebook", "--name", "Acme FB", "--api-base-url",
+                      sim_url, "--page-id", "1", "--page-token",
+                      page["credentials"]["page_token"]], tmp_path, env)
+    assert wrong_page.returncode == 1
+    bad_version = run(["account", "add", "facebook", "--name", "Acme FB", "--page-id",
+                       page["page_id"], "--page-token", "t", "--graph-version", "21"], tmp_path, env)
+    assert bad_version.returncode == 2 and "v21.0" in bad_version.stderr
+    fb = run(["account", "add", "facebook", "--name", "Acme FB", "--api-base-url", sim_url,
+              "--page-id", page["page_id"], "--page-token", page["credentials"]["page_token"]],
+             tmp_path, env)
+    assert fb.returncode == 0, fb.stderr
+
     polled = run(["poll", "--once"], tmp_path, env)
     assert polled.returncode == 0, polled.stderr
     assert "new messages" in polled.stdout
     listing = run(["account", "list"], tmp_path, env)
-    assert "Acme" in listing.stdout and "last poll: never" not in listing.stdout
+    assert "Acme FB" in listing.stdout and "last poll: never" not in listing.stdout
 
     run(["user", "create", "--email", "a@example.com", "--name", "Ann",
          "--password-stdin"], tmp_path, env, stdin="long enough pw\n")
@@ -86,17 +99,25 @@ def test_simulator_account_poll_reply(kind: str, fresh_db_url, tmp_path: Path,
     wait_for(app_url + "/healthz", processes[-1])
 
     items = get(app_url + "/api/v1/conversations?limit=200", token)[1]["items"]
-    assert len(items) >= 10
-    assert {i["thread_kind"] for i in items} == {"x_mention", "x_dm"}
-    mention = next(i for i in items if i["thread_kind"] == "x_mention")
-    status, reply = post(f"{app_url}/api/v1/conversations/{mention['id']}/replies",
-                         {"text": "Thanks for waiting, we're on it."}, token)
-    assert (status, reply["delivery_state"]) == (202, "queued")
+    kinds = {"x_mention", "x_dm", "fb_comment", "fb_messenger"}
+    assert {i["thread_kind"] for i in items} == kinds
+    replies = {}
+    for k in sorted(kinds):
+        # The newest of each kind: a Messenger thread inside its reply window.
+        conv = next(i for i in sorted(items, key=lambda i: i["last_message_at"], reverse=True)
+                    if i["thread_kind"] == k)
+        status, reply = post(f"{app_url}/api/v1/conversations/{conv['id']}/replies",
+                             {"text": f"Thanks for writing ({k}), we are on it."}, token)
+        assert (status, reply["delivery_state"]) == (202, "queued")
+        replies[k] = (conv["id"], reply["id"])
 
     assert run(["poll", "--once"], tmp_path, env).returncode == 0
-    detail = get(f"{app_url}/api/v1/conversations/{mention['id']}", token)[1]
-    ours = next(m for m in detail["messages"] if m["id"] == reply["id"])
-    assert ours["delivery_state"] == "sent"
-    sent = get(sim_url + "/_sim/sent")[1]["sent"]
-    assert [(s["text"], s["id"]) for s in sent] == [("Thanks for waiting, we're on it.",
-                                                     ours["external_id"])]
+    for k, (conv_id, reply_id) in replies.items():
+        detail = get(f"{app_url}/api/v1/conversations/{conv_id}", token)[1]
+        ours = next(m for m in detail["messages"] if m["id"] == reply_id)
+        assert ours["delivery_state"] == "sent", (k, ours)
+    x_sent = {s["text"] for s in get(sim_url + "/_sim/sent")[1]["sent"]}
+    fb_sent = {s["text"] for s in get(sim_url + "/_sim/facebook/sent")[1]["sent"]}
+    assert x_sent == {f"Thanks for writing ({k}), we are on it." for k in ("x_dm", "x_mention")}
+    assert fb_sent == {f"Thanks for writing ({k}), we are on it."
+                       for k in ("fb_comment", "fb_messenger")}

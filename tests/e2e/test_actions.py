@@ -1,0 +1,77 @@
+"""What an agent does to a conversation from its side panel: tag, take, escalate,
+de-escalate, resolve; and where the conversation then shows up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.e2e.support import TEAM_NAME, Browsers, Stack, act, wait_live
+
+
+def _in_view(page: Any, view: str, conv: int) -> Any:
+    page.goto(f"/inbox?view={view}")
+    return page.locator(f'#rows .row[data-conversation="{conv}"]')
+
+
+def test_tag_take_escalate_deescalate_resolve(browsers: Browsers, page: Any,
+                                              stack: Stack) -> None:
+    who = stack.customer("Uma Actions")
+    conv = stack.conversation_of(stack.mention(who, "I want to cancel my contract").id)
+    page.goto(f"/conversations/{conv}")
+    wait_live(page)
+    details = page.locator("#details")
+
+    # Tag, then remove the tag.
+    tags = details.locator("section[aria-label=Tags]")
+    tags.get_by_label("Add tag").fill("Cancellation")
+    act(page, lambda: tags.get_by_role("button", name="Add", exact=True).click())
+    expect(tags.locator(".tag")).to_have_text(["cancellation"])
+    act(page, lambda: tags.get_by_role("button", name="Remove tag cancellation").click())
+    expect(tags.locator(".tag")).to_have_count(0)
+
+    # Take it.
+    act(page, lambda: details.get_by_role("button", name="Take it").click())
+    expect(details.locator("[data-assignee]")).to_have_text("Alice Agent")
+
+    # Escalate to the team, with the reason.
+    escalate = details.locator("section[aria-label=Escalate]")
+    escalate.get_by_label("To").select_option(label=f"team {TEAM_NAME}")
+    escalate.get_by_label("Why").fill("Wants a refund above my limit")
+    act(page, lambda: escalate.get_by_role("button", name="Escalate").click())
+    box = details.locator("section.escalation")
+    expect(box).to_contain_text(f"{TEAM_NAME} has it")
+    expect(box).to_contain_text("(by Alice Agent)")
+    expect(box).to_contain_text("Why: Wants a refund above my limit")
+    expect(details.locator("section[aria-label=Escalate]")).to_have_count(0)
+    expect(details.locator("[data-assignee]")).to_have_text(f"Alice Agent · team {TEAM_NAME}")
+
+    other = browsers.page(stack.supervisor)  # as the team's supervisor sees the inbox
+    row = _in_view(other, "escalated", conv)
+    expect(row).to_be_visible()
+    expect(row.locator(".badge.escalated")).to_have_text("escalated")
+
+    # De-escalate with a note.
+    box.get_by_label("What was done").fill("Refund approved by finance")
+    act(page, lambda: box.get_by_role("button", name="De-escalate").click())
+    expect(details.locator("section.escalation")).to_have_count(0)
+    history = details.locator("section.history li")
+    for line in ("Alice Agent tagged · tag: cancellation",
+                 "Alice Agent untagged · tag: cancellation",
+                 "Alice Agent assigned · agent: Alice Agent",
+                 f"Alice Agent escalated · to: {TEAM_NAME} · reason: Wants a refund above my limit",
+                 "Alice Agent deescalated · note: Refund approved by finance"):
+        expect(history.filter(has_text=line)).to_have_count(1)
+    expect(_in_view(other, "escalated", conv)).to_have_count(0)
+
+    # Resolve.
+    act(page, lambda: details.get_by_role("button", name="Resolve").click())
+    expect(details.locator("[data-status]")).to_have_text("resolved")
+    expect(details.get_by_role("button", name="Reopen")).to_be_visible()
+    expect(history.filter(has_text="Alice Agent resolved")).to_have_count(1)
+
+    row = _in_view(other, "resolved", conv)
+    expect(row).to_be_visible()
+    expect(row.locator(".status")).to_have_text("resolved")
+    expect(_in_view(other, "open", conv)).to_have_count(0)

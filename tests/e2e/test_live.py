@@ -1,0 +1,79 @@
+"""What arrives while the inbox is open: new mentions, the contact's other conversations,
+and colleagues on the same conversation (viewing, typing)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.e2e.support import ACCOUNT_NAME, Browsers, Stack, wait_live
+
+
+def test_a_new_mention_appears_in_the_open_inbox_without_reload(page: Any,
+                                                                 stack: Stack) -> None:
+    page.goto("/inbox")
+    wait_live(page)
+    page.evaluate("window.__notReloaded = true")
+    who = stack.customer("Nora Live")
+
+    tweet = stack.mention(who, "my order 7781 never arrived, can someone look?")
+
+    row = page.locator("#rows .row", has_text="my order 7781 never arrived")
+    expect(row).to_be_visible()
+    conv_id = stack.conversation_of(tweet.id)
+    expect(row).to_have_attribute("data-conversation", str(conv_id))
+    expect(row).to_have_class(re.compile(r"\bunread\b"))
+    expect(row.locator(".who")).to_contain_text(f"Nora Live @{who.username}")
+    expect(row.locator(".channel")).to_have_text("X")
+    assert page.evaluate("window.__notReloaded") is True, "the page was reloaded"
+
+
+def test_the_contacts_other_conversation_is_shown(page: Any, stack: Stack) -> None:
+    who = stack.customer("Omar Twochannels")
+    dm = stack.dm(who, "Hi, I was charged twice for March")
+    tweet = stack.mention(who, "no answer to my DM yet")
+    dm_conv, conv = stack.conversation_of(dm.id), stack.conversation_of(tweet.id)
+    assert conv != dm_conv
+
+    page.goto(f"/conversations/{conv}")
+    others = page.locator("#details .contact .others li")
+    expect(others).to_have_count(1)
+    link = others.get_by_role("link")
+    expect(link).to_have_text(f"{ACCOUNT_NAME} · x dm · open")
+    expect(link).to_have_attribute("href", f"/conversations/{dm_conv}")
+    expect(others.locator(".snippet")).to_have_text("Hi, I was charged twice for March")
+
+    link.click()  # and back the other way: the DM lists the public thread
+    expect(page).to_have_url(f"{stack.base_url}/conversations/{dm_conv}")
+    expect(page.locator("#thread .msg.inbound .msg-text")).to_have_text(
+        "Hi, I was charged twice for March")
+    back = page.locator("#details .contact .others li")
+    expect(back).to_have_count(1)
+    expect(back.get_by_role("link")).to_have_text(f"{ACCOUNT_NAME} · x mention · open")
+
+
+def test_a_colleague_sees_who_is_viewing_and_typing(browsers: Browsers, stack: Stack) -> None:
+    who = stack.customer("Pia Presence")
+    conv = stack.conversation_of(stack.mention(who, "is anyone there?").id)
+    alice = browsers.page(stack.agent)
+    sam = browsers.page(stack.supervisor)
+
+    alice.goto(f"/conversations/{conv}")
+    wait_live(alice)
+    sam.goto(f"/conversations/{conv}")
+    expect(sam.locator("#presence")).to_have_text("Alice Agent is viewing")
+    expect(alice.locator("#presence")).to_have_text("Sam Supervisor is viewing")
+
+    alice.locator("#composer").press_sequentially("Hello Pia")
+    expect(sam.locator("#presence .viewer.typing")).to_have_text(
+        "Alice Agent is typing a reply…")
+    expect(alice.locator("#presence")).to_have_text("Sam Supervisor is viewing")
+
+    alice.locator("#composer").press("Escape")  # leaving the box ends "typing" at once
+    expect(sam.locator("#presence")).to_have_text("Alice Agent is viewing")
+    expect(sam.locator("#presence .typing")).to_have_count(0)
+
+    alice.context.close()  # and leaving the page ends "viewing"
+    expect(sam.locator("#presence .viewer")).to_have_count(0)

@@ -1,0 +1,101 @@
+"""Replying from the composer: to the platform, in the thread, drafts, and X's limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import expect
+
+from tests.e2e.support import Stack, wait_live, wait_until
+
+
+def _thread_with_follow_up(stack: Stack, name: str) -> tuple[int, int]:
+    """A customer's post and their follow-up in the same X thread: (conversation, newest)."""
+    who = stack.customer(name)
+    first = stack.mention(who, "the app crashes when I open settings")
+    newest = stack.mention(who, "still crashing after the update", in_reply_to=first.id)
+    conv = stack.conversation_of(first.id)
+    assert stack.conversation_of(newest.id) == conv
+    return conv, newest.id
+
+
+def test_a_reply_reaches_the_platform_under_the_newest_customer_post(page: Any,
+                                                                     stack: Stack) -> None:
+    conv, newest = _thread_with_follow_up(stack, "Quinn Reply")
+    page.goto(f"/conversations/{conv}")
+    text = "Sorry about that, Quinn: a fix ships tomorrow. ^Alice"
+
+    page.locator("#composer").fill(text)
+    page.get_by_role("button", name="Send", exact=True).click()
+
+    mine = page.locator("#thread .msg.outbound")
+    expect(mine).to_have_count(1)  # swapped into the thread by the reply itself
+    expect(mine.locator(".msg-text")).to_have_text(text)
+    expect(mine.locator(".msg-head")).to_contain_text("Alice Agent")
+    expect(page.locator("#composer")).to_have_value("")
+    assert page.evaluate("id => localStorage.getItem('draft-' + id)", conv) is None
+
+    sent = wait_until(lambda: stack.sent_in_reply_to(newest), 10,
+                      "the reply did not reach the simulator")
+    assert [(s["kind"], s["text"]) for s in sent] == [("tweet", text)]
+
+
+def test_the_reply_shows_as_sent_without_reload(page: Any, stack: Stack) -> None:
+    conv, newest = _thread_with_follow_up(stack, "Rosa Sent")
+    page.goto(f"/conversations/{conv}")
+    wait_live(page)
+    page.evaluate("window.__notReloaded = true")
+
+    page.locator("#composer").fill("On it, Rosa.")
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#thread .msg.outbound .msg-text")).to_have_text("On it, Rosa.")
+    wait_until(lambda: stack.sent_in_reply_to(newest), 10,
+               "the reply did not reach the simulator")
+
+    # The SSE stream checks every half second: a few seconds is plenty once it is sent.
+    expect(page.locator("#thread .msg.outbound .delivery")).to_have_text("sent", timeout=3000)
+    assert page.evaluate("window.__notReloaded") is True
+
+
+def test_a_draft_survives_a_reload(page: Any, stack: Stack) -> None:
+    who = stack.customer("Sven Draft")
+    conv = stack.conversation_of(stack.mention(who, "where is my refund?").id)
+    page.goto(f"/conversations/{conv}")
+
+    page.locator("#composer").press_sequentially("Hi Sven, the refund")
+    expect(page.locator("#composer-count")).to_have_text("19 / 280")
+    page.reload()
+
+    expect(page.locator("#composer")).to_have_value("Hi Sven, the refund")
+    expect(page.locator("#composer-count")).to_have_text("19 / 280")
+
+
+def test_an_over_long_public_reply_is_refused_and_not_sent(page: Any, stack: Stack) -> None:
+    who = stack.customer("Tara Long")
+    tweet = stack.mention(who, "tell me everything about the warranty")
+    conv = stack.conversation_of(tweet.id)
+    page.goto(f"/conversations/{conv}")
+    text = ("The warranty covers " + "parts and labour for two years, " * 10).strip()
+    assert len(text) > 280
+
+    page.locator("#composer").fill(text)
+    count = page.locator("#composer-count")
+    expect(count).to_have_text(f"{len(text)} / 280")
+    expect(count).to_have_class("count over")
+    private = page.get_by_label("answer by direct message")  # a DM takes 10,000
+    private.check()
+    expect(count).to_have_text(f"{len(text)} / 10000")
+    expect(count).not_to_have_class("count over")
+    private.uncheck()
+    expect(count).to_have_class("count over")
+
+    page.get_by_role("button", name="Send", exact=True).click()
+
+    notice = page.locator("#notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_have_text(
+        f"the reply has {len(text)} characters; this channel takes at most 280")
+    expect(page.locator("#composer")).to_have_value(text)  # nothing the agent wrote is lost
+    expect(page.locator("#thread .msg.outbound")).to_have_count(0)
+    assert stack.outbound_texts(conv) == []
+    assert stack.sent_in_reply_to(tweet.id) == []

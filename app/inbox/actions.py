@@ -139,6 +139,8 @@ def escalate(session: Session, conv: Conversation, *, by: Agent | None, reason: 
               else session.get(Team, to_team_id))
     if target is None:
         raise NotFound("no such team or person to escalate to")
+    if isinstance(target, Agent) and (target.role == "agent" or not target.is_active):
+        raise Invalid("escalate to a supervisor or an admin, or to a team")
     now = utcnow()
     esc = Escalation(conversation_id=conv.id or 0, by_agent_id=by.id if by else None,
                      to_agent_id=to_agent_id, to_team_id=to_team_id, reason=reason,

@@ -77,7 +77,8 @@ def test_simulator_accounts_poll_and_reply_on_every_kind(
                       page["credentials"]["page_token"]], tmp_path, env)
     assert wrong_page.returncode == 1
     bad_version = run(["account", "add", "facebook", "--name", "Acme FB", "--page-id",
-                       page["page_id"], "--page-token", "t", "--graph-version", "21"], tmp_path, env)
+                       page["page_id"], "--page-token", "t", "--graph-version", "21"],
+                      tmp_path, env)
     assert bad_version.returncode == 2 and "v21.0" in bad_version.stderr
     fb = run(["account", "add", "facebook", "--name", "Acme FB", "--api-base-url", sim_url,
               "--page-id", page["page_id"], "--page-token", page["credentials"]["page_token"]],

@@ -17,6 +17,7 @@ from app.auth.service import agent_by_email, create_agent, create_token
 from app.db import utcnow
 from app.inbox.models import CannedResponse, Conversation, Tag
 from app.ingest.service import ingest_batch
+from app.reports.models import SlaPolicy
 from connectors.base import Author, InboundMessage, Platform, ThreadKind
 from connectors.simulator import graph_traffic
 from connectors.simulator.state import SimState
@@ -109,6 +110,16 @@ def seed(session: Session, now: datetime | None = None) -> bool:
             for conv in map(lambda i: session.get(Conversation, i), result.conversation_ids):
                 if conv is not None:
                     conv.status, conv.resolved_at, conv.waiting_since = "resolved", now, None
+    # Social media runs around the clock; Facebook questions are answered in office hours.
+    session.add(SlaPolicy(name="Default", is_default=True, first_response_seconds=30 * 60,
+                          next_reply_seconds=60 * 60, resolution_seconds=24 * 3600))
+    session.add(SlaPolicy(
+        name="Facebook office hours", platform="facebook", first_response_seconds=2 * 3600,
+        next_reply_seconds=4 * 3600, resolution_seconds=3 * 24 * 3600,
+        timezone="Europe/Berlin",
+        business_hours={d: [["08:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+        holidays={"2026-12-24": "Christmas Eve", "2026-12-25": "Christmas Day",
+                  "2026-12-26": "Boxing Day"}))
     for tag in ("billing", "shipping", "printer", "urgent", "warranty"):
         session.add(Tag(name=tag))
     session.add(Team(name="Second level"))

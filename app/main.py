@@ -19,6 +19,8 @@ from app.inbox.pages import router as inbox_pages
 from app.inbox.routes import api as conversations_api
 from app.outbox.routes import api as replies_api
 from app.realtime.routes import router as realtime
+from app.reports.routes import api as reports_api
+from app.reports.routes import router as reports_pages
 from app.settings import Settings
 from app.web import STATIC, LoginRequired, is_htmx, redirect, render
 
@@ -40,6 +42,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
     app.include_router(auth_pages)
     app.include_router(inbox_pages)
     app.include_router(realtime)
+    app.include_router(reports_pages)
+    app.include_router(reports_api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     return app

@@ -7,7 +7,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
@@ -16,12 +16,16 @@ from sqlmodel import Session
 from app.accounts.crypto import CredentialBox
 from app.accounts.models import Account
 from app.accounts.service import make_connector
+from app.db import utcnow
 from app.inbox.actions import wake_snoozed
+from app.inbox.auto_escalate import escalate_at_risk
 from app.ingest.poller import PollReport, poll_due
 from app.outbox.sender import SendReport, send_due
 from connectors.base import Connector
 
 log = logging.getLogger(__name__)
+# On start, clocks that got at risk this recently still trigger the escalation rule.
+RISK_LOOKBACK = timedelta(minutes=5)
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Worker:
         self.factory = factory
         self.connectors = ConnectorCache(box, timeout)
         self.poll_interval = poll_interval
+        self._risk_checked: datetime | None = None
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
 
     def run_once(self, now: datetime | None = None, *, force: bool = False) -> CycleReport:
@@ -65,6 +70,12 @@ class Worker:
         with self.factory() as session:
             wake_snoozed(session, now)
             session.commit()
+        with self.factory() as session:
+            checked = now or utcnow()
+            escalate_at_risk(session, since=self._risk_checked or checked - RISK_LOOKBACK,
+                             now=checked)
+            session.commit()
+            self._risk_checked = checked
         return CycleReport(poll, send)
 
     def run_forever(self, stop: threading.Event, tick: float = 1.0) -> None:

@@ -9,6 +9,7 @@ const out = join(root, "app", "static", "vendor");
 const files = {
   "htmx.min.js": "node_modules/htmx.org/dist/htmx.min.js",
   "sse.js": "node_modules/htmx-ext-sse/dist/sse.js",
+  "chart.umd.min.js": "node_modules/chart.js/dist/chart.umd.min.js",
 };
 mkdirSync(out, { recursive: true });
 for (const [name, source] of Object.entries(files)) {

@@ -129,6 +129,11 @@ class Message(SQLModel, table=True):
     delivery_state: str | None = short_text(16, default=None, nullable=True)
     delivery_error: str | None = Field(default=None, sa_type=Text)
     raw: dict[str, Any] = json_field()
+    # Set by the composer when a reply was written from a canned response, and whether it
+    # went out unchanged. No foreign key on purpose: deleting a canned response must not
+    # touch the message table (and SQLite can drop a plain column without rebuilding it).
+    canned_response_id: int | None = None
+    canned_unchanged: bool | None = None
 
 
 class Tag(SQLModel, table=True):

@@ -16,10 +16,12 @@ from app.auth.models import Agent, Team
 from app.db import SessionDep
 from app.errors import Invalid
 from app.inbox import actions, service
+from app.inbox.breach import closest_to_breach
 from app.inbox.details import conversation_view
 from app.inbox.models import ConversationTag, Tag
 from app.inbox.views import VIEWS, parse, view_filter
 from app.outbox.service import queue_reply, retry_reply
+from app.reports.sla import sla_status
 from app.web import CsrfAgent, WebAgent, is_htmx, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -36,16 +38,22 @@ def inbox(request: Request, session: SessionDep, agent: WebAgent,
           cursor: str | None = None) -> Response:
     params = {k: v for k, v in request.query_params.items() if k != "cursor"}
     view, filters, sort = parse(params, agent)
-    page = service.list_conversations(session, filters=filters, sort=sort, limit=PAGE,
-                                      cursor=cursor)
+    if params.get("sort") == "breach":
+        page = closest_to_breach(session, filters=filters, limit=PAGE, cursor=cursor)
+    else:
+        page = service.list_conversations(session, filters=filters, sort=sort, limit=PAGE,
+                                          cursor=cursor)
     ids = [row[0].id for row in page.items]
     tags: dict[int, list[Tag]] = {}
     for conv_id, tag in session.execute(select(ConversationTag.conversation_id, Tag).join(
             Tag, Tag.id == ConversationTag.tag_id).where(
             ConversationTag.conversation_id.in_(ids)).order_by(Tag.name)):  # type: ignore[attr-defined]
         tags.setdefault(conv_id, []).append(tag)
+    sla = sla_status(session, [i for i in ids if i is not None])
+    session.commit()  # keeps the SLA clocks brought up to date on the way
     context = dict(
-        view=view, views=VIEWS, params=params, page=page, tags=tags, sort=sort.value,
+        view=view, views=VIEWS, params=params, page=page, tags=tags, sla=sla,
+        sort=params.get("sort") or sort.value,
         agents={a.id: a for a in session.scalars(select(Agent).order_by(Agent.name))},
         more_url="/inbox?" + urlencode(params | {"cursor": page.next_cursor})
         if page.next_cursor else None,
@@ -66,9 +74,11 @@ def _show(request: Request, session: Session, conv_id: int,
           fragment: str | None = None) -> Response:
     conv = service.get_conversation(session, conv_id)
     view = conversation_view(session, conv)
+    sla = sla_status(session, [conv_id]).get(conv_id)
+    session.commit()
     if fragment and is_htmx(request):
-        return render(request, fragment, v=view)
-    return render(request, "inbox/conversation.html", v=view)
+        return render(request, fragment, v=view, sla=sla)
+    return render(request, "inbox/conversation.html", v=view, sla=sla)
 
 
 @router.get("/conversations/{conv_id}")

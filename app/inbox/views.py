@@ -84,7 +84,8 @@ def parse(params: dict[str, str], agent: Agent) -> tuple[View, ConversationFilte
     if q:
         extra["q"] = q
     sort_raw = params.get("sort") or "waiting"
-    if sort_raw not in ("waiting", "newest"):
-        raise Invalid("sort must be waiting or newest")
-    sort = view.sort or Sort(sort_raw)
+    if sort_raw not in ("waiting", "newest", "breach"):
+        raise Invalid("sort must be waiting, newest or breach")
+    # "breach" is ranked by app/inbox/breach.py; the keyset order is its fallback.
+    sort = view.sort or Sort(sort_raw if sort_raw != "breach" else "waiting")
     return view, replace(f, **extra), sort

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import pool
 
 from app.db import make_engine
+from app.inbox.search import include_name
 from app.models import metadata
 
 config = context.config
@@ -28,6 +29,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,  # the search tables and indexes are not in the models
     )
     with context.begin_transaction():
         context.run_migrations()

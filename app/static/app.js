@@ -29,6 +29,13 @@
   }
   function tick() {
     const now = Date.now();
+    // An SLA clock that runs out while the page is open turns red by itself.
+    for (const el of $$("[data-sla-due]")) {
+      if (!el.classList.contains("sla-breached") && Date.parse(el.dataset.slaDue) <= now) {
+        el.className = "sla sla-breached";
+        el.textContent = "SLA breached";
+      }
+    }
     for (const el of $$("[data-since]")) el.textContent = span(Math.max(0, Math.floor((now - Date.parse(el.dataset.since)) / 1000)));
     for (const el of $$("[data-ago]")) {
       const s = Math.max(0, Math.floor((now - Date.parse(el.dataset.ago)) / 1000));

@@ -9,6 +9,7 @@ from sqlalchemy import inspect, text
 
 from app import migrate
 from app.db import make_engine
+from app.inbox.search import include_name
 from app.models import metadata
 
 
@@ -26,7 +27,8 @@ def test_upgrade_downgrade_upgrade(kind: str, fresh_db_url) -> None:  # type: ig
 
     migrate.upgrade(url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        diff = compare_metadata(context, metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
     engine.dispose()
 

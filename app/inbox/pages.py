@@ -95,9 +95,12 @@ def conversation(request: Request, conv_id: int, session: SessionDep,
 @router.post("/conversations/{conv_id}/reply")
 def reply(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
           text: Annotated[str, Form()] = "", private: Annotated[bool, Form()] = False,
-          resolve: Annotated[bool, Form()] = False) -> Response:
+          resolve: Annotated[bool, Form()] = False, canned_id: Annotated[str, Form()] = "",
+          canned_text: Annotated[str, Form()] = "") -> Response:
     conv = service.get_conversation(session, conv_id)
-    queue_reply(session, conversation=conv, agent=agent, text=text, private=private)
+    canned = (int(canned_id), canned_text) if canned_id.isdigit() else None
+    queue_reply(session, conversation=conv, agent=agent, text=text, private=private,
+                canned=canned)
     if resolve:
         actions.resolve(session, conv, by=agent)
     session.commit()

@@ -11,14 +11,22 @@ from app.auth.models import Agent
 from app.db import utcnow
 from app.errors import Invalid
 from app.inbox.actions import close_escalations_on_answer
-from app.inbox.models import AuditEvent, Contact, Conversation, DeliveryState, Message
+from app.inbox.models import (
+    AuditEvent,
+    CannedResponse,
+    Contact,
+    Conversation,
+    DeliveryState,
+    Message,
+)
 from app.outbox.models import Outbox
 from connectors.base import PUBLIC_KINDS, TEXT_LIMITS, OutgoingReply, ThreadKind
 from connectors.facebook import messenger_window, private_reply_open
 
 
 def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | None, text: str,
-                private: bool = False, now: datetime | None = None) -> Message:
+                private: bool = False, now: datetime | None = None,
+                canned: tuple[int, str] | None = None) -> Message:
     """Store an outbound reply and queue it for the worker; refuses bad input before storing."""
     now = now or utcnow()
     text = text.strip()
@@ -39,6 +47,11 @@ def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | 
         created_at=now, received_at=now, is_private=private,
         delivery_state=DeliveryState.QUEUED.value,
     )
+    if canned is not None and session.get(CannedResponse, canned[0]) is not None:
+        # `canned` = (id, the text as the canned response filled it in): reports count
+        # replies that went out without a change.
+        message.canned_response_id = canned[0]
+        message.canned_unchanged = canned[1].strip() == text
     session.add(message)
     session.flush()
     session.add(Outbox(message_id=message.id or 0, account_id=conversation.account_id,

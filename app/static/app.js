@@ -115,6 +115,9 @@
   function useCanned(button) {
     const box = composer();
     box.value = fill(button.dataset.canned, box.form);
+    // Tells the server which canned response this was, and how it read before any edit.
+    $("[data-canned-id]", box.form).value = button.dataset.cannedRef;
+    $("[data-canned-text]", box.form).value = box.value;
     $("#canned").hidden = true;
     box.focus();
     updateComposer();
@@ -146,6 +149,8 @@
     if (form.matches("#composer-form")) {
       const box = composer();
       box.value = "";
+      $("[data-canned-id]", form).value = "";
+      $("[data-canned-text]", form).value = "";
       updateComposer();
       typing(false);
     }

@@ -246,3 +246,19 @@ def test_retry_only_for_failed_replies(web: TestClient, session: Session,
 def test_typing_needs_csrf(web: TestClient, conv: Conversation) -> None:
     assert web.post(f"/conversations/{conv.id}/typing", data={"active": "true"}).status_code == 403
     assert post(web, f"/conversations/{conv.id}/typing", active="true").status_code == 204
+
+
+def test_canned_replies_are_recorded_as_changed_or_not(web: TestClient, session: Session,
+                                                        conv: Conversation) -> None:
+    from app.inbox.models import CannedResponse
+    canned = CannedResponse(shortcut="sorry", title="Sorry", text="Sorry, {first_name}!")
+    session.add(canned)
+    session.flush()
+    post(web, f"/conversations/{conv.id}/reply", text="Sorry, Maria!", canned_id=str(canned.id),
+         canned_text="Sorry, Maria!")
+    post(web, f"/conversations/{conv.id}/reply", text="Sorry, Maria! Courier is on the way.",
+         canned_id=str(canned.id), canned_text="Sorry, Maria!")
+    post(web, f"/conversations/{conv.id}/reply", text="typed by hand")
+    rows = session.execute(select(Message.canned_response_id, Message.canned_unchanged).where(
+        Message.direction == "outbound").order_by(Message.id)).all()
+    assert [tuple(r) for r in rows] == [(canned.id, True), (canned.id, False), (None, None)]

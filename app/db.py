@@ -87,12 +87,12 @@ def insert_ignore(session: Session, table: Any, rows: Sequence[dict[str, Any]],
     """INSERT rows, skipping those that clash on `conflict`; returns inserted rows if asked."""
     if not rows:
         return []
-    stmt = dialect_insert(session, table).values(list(rows)).on_conflict_do_nothing(
-        index_elements=list(conflict)
-    )
+    # executemany (not one multi-row VALUES): the statement compiles once and is cached;
+    # SQLAlchemy batches it into few round trips ("insertmanyvalues").
+    stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=list(conflict))
     if returning:
-        return list(session.execute(stmt.returning(*returning)).all())
-    session.execute(stmt)
+        return list(session.execute(stmt.returning(*returning), list(rows)).all())
+    session.execute(stmt, list(rows))
     return []
 
 

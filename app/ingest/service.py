@@ -92,23 +92,21 @@ def _upsert_contacts(session: Session, messages: Sequence[InboundMessage],
          **{f: getattr(a, f) for f in fields}}
         for (p, _), a in sorted(authors.items())
     ]
-    ids: dict[tuple[str, str], int] = {}
-    for chunk in _chunks(rows):
-        stmt = dialect_insert(session, table).values(list(chunk))
-        # A profile field the platform left out this time keeps its known value.
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["platform", "external_id"],
-            set_={f: func.coalesce(stmt.excluded[f], table.c[f]) for f in fields}
-            | {"updated_at": stmt.excluded.updated_at},
-        ).returning(table.c.id, table.c.platform, table.c.external_id)
-        for cid, platform, ext in session.execute(stmt):
-            ids[(platform, ext)] = cid
-    return ids
+    stmt = dialect_insert(session, table)
+    # A profile field the platform left out this time keeps its known value.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["platform", "external_id"],
+        set_={f: func.coalesce(stmt.excluded[f], table.c[f]) for f in fields}
+        | {"updated_at": stmt.excluded.updated_at},
+    ).returning(table.c.id, table.c.platform, table.c.external_id)
+    # executemany: one cached statement, whatever the batch size.
+    return {(platform, ext): cid for cid, platform, ext in session.execute(stmt, rows)}
 
 
 def _conversations(session: Session, account: Account, batch: Sequence[InboundMessage],
                    contact_ids: dict[tuple[str, str], int], now: datetime,
-                   result: IngestResult) -> dict[tuple[str, str], Conversation]:
+                   result: IngestResult) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each thread of the batch as {id, figures...}, created when new."""
     keys: dict[tuple[str, str], int | None] = {}
     for m in sorted(batch, key=lambda m: _when(m, now)):
         key = (m.thread_kind.value, m.external_thread_id)
@@ -126,29 +124,39 @@ def _conversations(session: Session, account: Account, batch: Sequence[InboundMe
             for kind, ext in missing
         ]
         table = Conversation.__table__  # type: ignore[attr-defined]
-        for chunk in _chunks(rows):
-            result.new_conversations += len(
-                insert_ignore(session, table, chunk,
-                              ["account_id", "thread_kind", "external_thread_id"],
-                              returning=[table.c.id])
-            )
-        found.update(_load_conversations(session, account.id, dict.fromkeys(missing)))
+        created = insert_ignore(
+            session, table, rows, ["account_id", "thread_kind", "external_thread_id"],
+            returning=[table.c.id, table.c.thread_kind, table.c.external_thread_id])
+        result.new_conversations += len(created)
+        fresh = dict.fromkeys(FIGURES)
+        fresh.update(status=Status.OPEN.value, message_count=0)
+        for cid, kind, ext in created:
+            found[(kind, ext)] = {"id": cid, **fresh}
+        # Another worker may have created some in the meantime: read those.
+        lost = [k for k in missing if k not in found]
+        if lost:
+            found.update(_load_conversations(session, account.id, dict.fromkeys(lost)))
     return found
 
 
 def _load_conversations(session: Session, account_id: int | None,
-                        keys: dict[tuple[str, str], Any]) -> dict[tuple[str, str], Conversation]:
-    found: dict[tuple[str, str], Conversation] = {}
+                        keys: dict[tuple[str, str], Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    kinds = sorted({kind for kind, _ in keys})
     thread_ids = sorted({ext for _, ext in keys})
+    columns = [Conversation.id, Conversation.thread_kind, Conversation.external_thread_id,
+               *(getattr(Conversation, f) for f in FIGURES)]
     for chunk in _chunks(thread_ids):
-        rows = session.scalars(
-            select(Conversation).where(Conversation.account_id == account_id,
-                                       Conversation.external_thread_id.in_(chunk))  # type: ignore[union-attr]
-        )
-        for conv in rows:
-            key = (conv.thread_kind, conv.external_thread_id)
+        # account_id + thread_kind + external_thread_id: the unique index answers it.
+        rows = session.execute(
+            select(*columns).where(Conversation.account_id == account_id,
+                                   Conversation.thread_kind.in_(kinds),  # type: ignore[attr-defined]
+                                   Conversation.external_thread_id.in_(chunk))  # type: ignore[attr-defined]
+        ).mappings()
+        for row in rows:
+            key = (row["thread_kind"], row["external_thread_id"])
             if key in keys:
-                found[key] = conv
+                found[key] = {"id": row["id"], **{f: row[f] for f in FIGURES}}
     return found
 
 
@@ -158,14 +166,14 @@ def _when(m: InboundMessage, now: datetime) -> datetime:
 
 def _insert_messages(session: Session, account: Account, batch: Sequence[InboundMessage],
                      contact_ids: dict[tuple[str, str], int],
-                     conversations: dict[tuple[str, str], Conversation],
+                     conversations: dict[tuple[str, str], dict[str, Any]],
                      now: datetime) -> list[tuple[int, InboundMessage]]:
     by_external = {m.external_id: m for m in batch}
     rows = []
     for m in batch:
         conv = conversations[(m.thread_kind.value, m.external_thread_id)]
         rows.append({
-            "conversation_id": conv.id, "platform": m.platform.value,
+            "conversation_id": conv["id"], "platform": m.platform.value,
             "external_id": m.external_id,
             "direction": (Direction.OUTBOUND if m.is_own else Direction.INBOUND).value,
             "author_contact_id": None if m.is_own
@@ -176,23 +184,19 @@ def _insert_messages(session: Session, account: Account, batch: Sequence[Inbound
             "delivery_state": "sent" if m.is_own else None, "raw": m.raw,
         })
     table = Message.__table__  # type: ignore[attr-defined]
-    inserted: list[tuple[int, InboundMessage]] = []
-    for chunk in _chunks(rows):
-        returned = insert_ignore(session, table, chunk, ["platform", "external_id"],
-                                 returning=[table.c.id, table.c.external_id])
-        inserted.extend((mid, by_external[ext]) for mid, ext in returned)
-    return inserted
+    returned = insert_ignore(session, table, rows, ["platform", "external_id"],
+                             returning=[table.c.id, table.c.external_id])
+    return [(mid, by_external[ext]) for mid, ext in returned]
 
 
-def _update_figures(session: Session, conversations: dict[tuple[str, str], Conversation],
+def _update_figures(session: Session, conversations: dict[tuple[str, str], dict[str, Any]],
                     inserted: list[tuple[int, InboundMessage]], now: datetime,
                     result: IngestResult) -> None:
     changed: dict[int, dict[str, Any]] = {}
     events: list[dict[str, Any]] = []
     for _, m in sorted(inserted, key=lambda pair: (_when(pair[1], now), pair[0])):
         conv = conversations[(m.thread_kind.value, m.external_thread_id)]
-        assert conv.id is not None
-        state = changed.setdefault(conv.id, _figures(conv))
+        state = changed.setdefault(conv["id"], {f: conv[f] for f in FIGURES})
         when = _when(m, now)
         state["message_count"] += 1
         if state["first_message_at"] is None or when < state["first_message_at"]:
@@ -203,7 +207,7 @@ def _update_figures(session: Session, conversations: dict[tuple[str, str], Conve
         if m.is_own:
             _apply_outbound(state, when)
         elif _apply_inbound(state, when):
-            events.append({"conversation_id": conv.id, "action": "reopened",
+            events.append({"conversation_id": conv["id"], "action": "reopened",
                            "details": {"by": "customer message"}, "created_at": now})
     for state in changed.values():
         state["updated_at"] = now
@@ -220,10 +224,6 @@ def _update_figures(session: Session, conversations: dict[tuple[str, str], Conve
 FIGURES = ("status", "snoozed_until", "cycle_started_at", "waiting_since", "first_message_at",
            "last_message_at", "last_inbound_at", "last_outbound_at", "resolved_at",
            "last_message_text", "message_count")
-
-
-def _figures(conv: Conversation) -> dict[str, Any]:
-    return {name: getattr(conv, name) for name in FIGURES}
 
 
 def _apply_inbound(state: dict[str, Any], when: datetime) -> bool:

@@ -15,7 +15,7 @@ from connectors.base import Connector
 from connectors.simulator.server import SimulatorThread
 from connectors.simulator.state import SimState
 
-TIMEOUT = 0.5  # seconds: keeps the timeout faults quick
+TIMEOUT = 1.5  # seconds: room for a loaded machine, still quick for the timeout faults
 
 
 @pytest.fixture(scope="session")

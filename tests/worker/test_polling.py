@@ -98,7 +98,7 @@ def test_server_errors_and_timeouts_back_off_then_recover(
     connect()
     sim.generate_mentions("42", 2)
     sim.faults.add(Fault(kind="server_error", path_prefix="/2/users/42/mentions", status=503))
-    sim.faults.add(Fault(kind="timeout", path_prefix="/2/users/42/mentions", delay=2))
+    sim.faults.add(Fault(kind="timeout", path_prefix="/2/users/42/mentions", delay=3))
 
     first = poll(session, connector_for)
     assert any("temporary" in e for e in first.errors)

@@ -126,7 +126,7 @@ def test_timeout_after_the_post_landed_is_not_posted_twice(
     msg = queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
                       text="Checking now")
     # The platform takes the post, then the client gives up waiting for the answer.
-    sim.faults.add(Fault(kind="timeout", path_prefix="/2/tweets", method="POST", delay=2,
+    sim.faults.add(Fault(kind="timeout", path_prefix="/2/tweets", method="POST", delay=3,
                          process=True))
     assert send_due(session, connector_for).retried == 1
     session.refresh(msg)

@@ -1,0 +1,88 @@
+"""Shared by the benchmarks: fresh throw-away databases, DBAPI connections, timing."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr so that stdout stays clean for --json."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def pg_dsn(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as a libpq DSN psycopg understands."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def sqlite_path(url: str) -> str:
+    return url.split("///", 1)[1]
+
+
+def postgres_problem(admin_url: str) -> str | None:
+    """None when PostgreSQL answers at admin_url, else the first line of the error."""
+    try:
+        with psycopg.connect(pg_dsn(admin_url), connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def postgres_settings(admin_url: str, names: tuple[str, ...]) -> dict[str, str]:
+    """Server settings (pg_settings) by name, plus server_version."""
+    with psycopg.connect(pg_dsn(admin_url)) as conn:
+        rows = conn.execute("SELECT name, current_setting(name) FROM pg_settings"
+                            " WHERE name = ANY(%s)",
+                            (list({*names, "server_version"}),)).fetchall()
+    return dict(rows)
+
+
+@contextmanager
+def temp_dir() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="switchboard_bench_") as tmp:
+        yield Path(tmp)
+
+
+def sqlite_url(directory: Path, label: str) -> str:
+    """The URL of a new (not yet existing) SQLite file in directory."""
+    return f"sqlite:///{directory / f'{label}-{uuid.uuid4().hex[:8]}.db'}"
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A new empty PostgreSQL database (switchboard_bench_<random>), dropped on exit."""
+    name = f"switchboard_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_dsn(admin_url), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(pg_dsn(admin_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def dbapi_connect(url: str) -> Any:
+    """A plain DBAPI connection (sqlite3 or psycopg) to a SQLAlchemy URL, no SQLAlchemy."""
+    if url.startswith("sqlite"):
+        return sqlite3.connect(sqlite_path(url), isolation_level=None)
+    return psycopg.connect(pg_dsn(url))
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Wall-clock seconds of fn() and its result."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result

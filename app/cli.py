@@ -132,6 +132,18 @@ def poll(
         typer.echo(f"  {error}", err=True)
 
 
+@cli.command("reports-rebuild")
+def reports_rebuild() -> None:
+    """Recompute every conversation's report figures (after changing definitions)."""
+    from app.reports.service import rebuild
+
+    s = settings()
+    with session_factory(migrated_engine(s))() as session:
+        count = rebuild(session)
+        session.commit()
+    typer.echo(f"recomputed the report figures of {count} conversations")
+
+
 @cli.command()
 def simulator(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

@@ -21,6 +21,7 @@ from app.inbox.actions import wake_snoozed
 from app.inbox.auto_escalate import escalate_at_risk
 from app.ingest.poller import PollReport, poll_due
 from app.outbox.sender import SendReport, send_due
+from app.reports.spans import refresh as refresh_reports
 from connectors.base import Connector
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,10 @@ class Worker:
             send = send_due(session, self.connectors, now=now)
         with self.factory() as session:
             wake_snoozed(session, now)
+            session.commit()
+        with self.factory() as session:
+            # Keeps the report spans current, so reports and SLA badges stay fast.
+            refresh_reports(session)
             session.commit()
         with self.factory() as session:
             checked = now or utcnow()

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, column, func, literal_column, select, table
-from sqlalchemy.sql import CompoundSelect
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import CompoundSelect, Select
 from sqlmodel import Session, col
 
 from app.errors import Invalid
@@ -30,17 +31,26 @@ MAX_QUERY = 200
 MIN_PREFIX = 3
 _ALNUM = re.compile(r"[^\W_]+")
 
-# What the migration creates and the models don't describe (see include_name).
+# What the migration "full text search" creates and the models don't describe
+# (see include_name).
 FTS_TABLES = ("message_fts", "contact_fts")
 FTS_INDEXES = ("ix_message_text_fts", "ix_contact_name_handle_fts")
+# The same migration adds these for the inbox list; they belong in
+# Conversation.__table_args__ and leave this list once they are there.
+LIST_INDEXES = ("ix_conversation_waiting", "ix_conversation_last_message",
+                "ix_conversation_status_assignee_waiting")
 
 
 def matching_conversation_ids(session: Session, query: str) -> CompoundSelect:
-    """A SELECT of the ids of conversations whose messages or contact match `query`."""
+    """A SELECT of the ids of conversations whose messages or contact match `query`.
+
+    For `Conversation.id.in_(...)` in a query on conversation: when many match, the SELECT
+    is correlated to that query's conversation row (see WALK_FROM).
+    """
     terms = parse_terms(query)
     if session.get_bind().dialect.name == "postgresql":
-        return _postgres(terms)
-    return _sqlite(terms)
+        return _postgres(session, terms)
+    return _sqlite(session, terms)
 
 
 def parse_terms(query: str) -> list[str]:
@@ -68,29 +78,84 @@ def fts5_query(terms: list[str]) -> str:
     return " ".join(phrases)  # FTS5's implicit AND
 
 
-def tsquery_text(terms: list[str]) -> str:
+def tsquery_text(terms: list[str], prefix: bool = True) -> str:
     """A to_tsquery() string: every term quoted, so nothing in it is an operator."""
     quoted = ["'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms]
-    if _prefix(terms):
+    if prefix and _prefix(terms):
         quoted[-1] += ":*"
     return " & ".join(quoted)
 
 
+# --- How to search: collect every match, or walk the list and test each conversation -----
+#
+# Collecting the matching conversations first costs about a microsecond (SQLite) to tens
+# of microseconds (PostgreSQL, heap reads) per matching message: fine for a rare word,
+# hundreds of milliseconds for a common one. Then the list's own order index is walked
+# instead, each conversation tested against the query; that stops as soon as the page
+# is full, which is quick when many conversations match and slow when few do. So the
+# search first asks how many messages and contacts match (SQLite: a count that stops at
+# the threshold; PostgreSQL: the planner's estimate from the index statistics).
+# The walk's bad case: a common word under a filter that lets through many conversations
+# of which few match (and a count, which walks them all).
+WALK_FROM = {"sqlite": 5_000, "postgresql": 8_000}
+
+
+def _sqlite_matches_many(session: Session, *rowids: Select[Any]) -> bool:
+    """Whether the FTS5 matches reach WALK_FROM: a count that stops there."""
+    threshold, total = WALK_FROM["sqlite"], 0
+    for query in rowids:
+        total += session.scalar(
+            select(func.count()).select_from(query.limit(threshold).subquery())) or 0
+    return total >= threshold
+
+
+def _postgres_matches_many(session: Session, terms: list[str]) -> bool:
+    """Whether the planner expects WALK_FROM matches or more. Its guess for a prefix can
+    fall back to a fixed default, so the guess for whole words counts as well."""
+    m, ct = aliased(Message), aliased(Contact)
+    total = 0
+    for table_id, document in ((m.id, m.text), (ct.id, _name_and_handle(ct))):
+        total += max(_estimated_rows(session, select(col(table_id)).where(
+            _matches(document, func.to_tsquery(_simple(), tsquery_text(terms, prefix)))))
+            for prefix in (True, False))
+    return total >= WALK_FROM["postgresql"]
+
+
+def _estimated_rows(session: Session, query: Select[Any]) -> int:
+    """PostgreSQL's estimate of how many rows `query` returns (planned, not run)."""
+    compiled = query.compile(session.get_bind())
+    plan = session.connection().exec_driver_sql(
+        "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params).scalar_one()
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
 # --- SQLite: FTS5 external-content tables, rowid = message.id / contact.id --------------
 
-def _sqlite(terms: list[str]) -> CompoundSelect:
+def _sqlite(session: Session, terms: list[str]) -> CompoundSelect:
     match = fts5_query(terms)
     message_fts = table("message_fts", column("rowid"))
     contact_fts = table("contact_fts", column("rowid"))
+    message_ids = (select(message_fts.c.rowid)
+                   .where(literal_column("message_fts").op("MATCH")(match)))
+    contact_ids = (select(contact_fts.c.rowid)
+                   .where(literal_column("contact_fts").op("MATCH")(match)))
+    if _sqlite_matches_many(session, message_ids, contact_ids):
+        # Per conversation of the list: its message ids (a covering index) against the
+        # match set, which SQLite builds once per statement.
+        m = aliased(Message)
+        by_text = (select(col(m.conversation_id))
+                   .where(col(m.conversation_id) == col(Conversation.id),
+                          col(m.id).in_(message_ids))
+                   .correlate(Conversation))
+        by_conversation_contact = (select(col(Conversation.id))
+                                   .where(col(Conversation.contact_id).in_(contact_ids))
+                                   .correlate(Conversation))
+        return by_text.union_all(by_conversation_contact)
     by_text = (select(col(Message.conversation_id))
-               .where(col(Message.id).in_(
-                   select(message_fts.c.rowid)
-                   .where(literal_column("message_fts").op("MATCH")(match))))
+               .where(col(Message.id).in_(message_ids))
                .correlate(None))
     by_contact = (select(col(Conversation.id))
-                  .where(col(Conversation.contact_id).in_(
-                      select(contact_fts.c.rowid)
-                      .where(literal_column("contact_fts").op("MATCH")(match))))
+                  .where(col(Conversation.contact_id).in_(contact_ids))
                   .correlate(None))
     return by_text.union_all(by_contact)
 
@@ -106,18 +171,31 @@ def _matches(document: Any, tsquery: ColumnElement[Any]) -> ColumnElement[bool]:
     return func.to_tsvector(_simple(), document).op("@@", is_comparison=True)(tsquery)
 
 
-def _postgres(terms: list[str]) -> CompoundSelect:
-    tsquery = func.to_tsquery(_simple(), tsquery_text(terms))
+def _name_and_handle(contact: Any) -> ColumnElement[str]:
     empty: ColumnElement[str] = literal_column("''")
-    name_and_handle = (func.coalesce(Contact.name, empty) + literal_column("' '")
-                       + func.coalesce(Contact.handle, empty))
-    by_text = (select(col(Message.conversation_id))
-               .where(_matches(col(Message.text), tsquery))
-               .correlate(None))
-    by_contact = (select(col(Conversation.id))
-                  .join(Contact, col(Contact.id) == col(Conversation.contact_id))
-                  .where(_matches(name_and_handle, tsquery))
-                  .correlate(None))
+    return (func.coalesce(contact.name, empty) + literal_column("' '")
+            + func.coalesce(contact.handle, empty))
+
+
+def _postgres(session: Session, terms: list[str]) -> CompoundSelect:
+    tsquery = func.to_tsquery(_simple(), tsquery_text(terms))
+    m, ct = aliased(Message), aliased(Contact)
+    text_matches = _matches(col(m.text), tsquery)
+    contact_matches = _matches(_name_and_handle(ct), tsquery)
+    if _postgres_matches_many(session, terms):
+        # Per conversation of the list: its messages (by index) and its contact, tested
+        # without the GIN indexes.
+        by_text = (select(col(m.conversation_id))
+                   .where(col(m.conversation_id) == col(Conversation.id), text_matches)
+                   .correlate(Conversation))
+        by_contact = (select(col(Conversation.id)).select_from(ct)
+                      .where(col(ct.id) == col(Conversation.contact_id), contact_matches)
+                      .correlate(Conversation))
+        return by_text.union_all(by_contact)
+    by_text = select(col(m.conversation_id)).where(text_matches).correlate(None)
+    c = aliased(Conversation)
+    by_contact = (select(col(c.id)).join(ct, col(ct.id) == col(c.contact_id))
+                  .where(contact_matches).correlate(None))
     return by_text.union_all(by_contact)
 
 
@@ -128,5 +206,5 @@ def include_name(name: str | None, type_: str, parent_names: Mapping[str, Any]) 
     if type_ == "table":
         return not any(name == t or name.startswith(f"{t}_") for t in FTS_TABLES)
     if type_ == "index":
-        return name not in FTS_INDEXES
+        return name not in FTS_INDEXES + LIST_INDEXES
     return True

@@ -8,9 +8,6 @@ The timeline of a conversation, ordered by (time, kind, id); at equal times a cu
 message comes before a reply, a reply before a resolution, a resolution before a reopen:
   k=0  customer message (inbound)
   k=1  human reply: outbound, not is_automated, not failed (Switchboard or platform app)
-The spans: one "reply" per run (the cycle's first run, is_first, is its first response)
-and one "resolution" per cycle; report_message gets the customer messages and human
-replies themselves.
   k=2  resolution: a "resolved" audit event (or conversation.resolved_at without one)
   k=3  reopening by staff: a "reopened" event not written by ingest (ingest's reopen
        follows from the customer message itself, at ingest time, so it is left out)
@@ -20,6 +17,10 @@ conversation is not resolved at that moment. A run is a customer message that st
 cycle or follows a reply, plus the customer messages after it; its answer is the first
 counted reply after it. A cycle ends at its last resolution if no staff reopening
 follows it; a later customer message then starts the next cycle.
+
+The spans: one "reply" per run (the cycle's first run, is_first, is its first response)
+and one "resolution" per cycle. report_message gets the customer messages and human
+replies themselves, for the counts per day, hour and agent.
 """
 
 from __future__ import annotations

@@ -60,13 +60,16 @@ def json_rows(param: str, columns: Sequence[str], d: str) -> str:
 PERCENTILES = (0.5, 0.9)
 
 
-def stats_sql(source: str, values: Sequence[str], d: str) -> str:
+def stats_sql(source: str, values: Sequence[str], d: str,
+              groups: Sequence[str] = ()) -> str:
     """Per group `g` of `source`: count, sum, median and p90 of each value column, over
     all rows and over the rows with f = 1 (names with `_f`): first responses are the
     reply spans with f = 1, so one sort serves both.
 
     Output columns: g, n, nf, then per value v: v_sum, v_p50, v_p90, v_f_sum, v_f_p50,
-    v_f_p90. Values must not be null.
+    v_f_p90. Values must not be null. `groups`, when the values of g are known constants,
+    lets PostgreSQL aggregate each group on its own instead of sorting all rows by g
+    first (an ordered-set aggregate cannot hash).
 
     Continuous percentiles (linear interpolation between the two nearest ranks), as
     PostgreSQL's percentile_cont computes them: rank r = p * (n - 1) from 0, result =
@@ -80,6 +83,10 @@ def stats_sql(source: str, values: Sequence[str], d: str) -> str:
                 parts.append(f"SUM({v}){where} AS {v}{suffix}_sum")
                 parts += [f"percentile_cont({p}) WITHIN GROUP (ORDER BY {v}){where} AS "
                           f"{v}{suffix}_p{int(p * 100)}" for p in PERCENTILES]
+        if groups:
+            return " UNION ALL ".join(
+                f"SELECT '{g}' AS g, {', '.join(parts)} FROM ({source}) src WHERE g = '{g}'"
+                for g in groups)
         return f"SELECT g, {', '.join(parts)} FROM ({source}) src GROUP BY g"
     return _sqlite_stats(source, values)
 

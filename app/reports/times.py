@@ -97,7 +97,8 @@ def response_times(session: Session, filters: Filters, *,
     source = (f"SELECT s.kind AS g, {IS_FIRST} AS f, s.wall_us AS wall, s.biz_us AS biz "
               f"FROM report_span s WHERE {where}")
     stats: dict[str, tuple[Stats, Stats]] = {}
-    for row in session.execute(text(stats_sql(source, ("wall", "biz"), d)), params).mappings():
+    sql = stats_sql(source, ("wall", "biz"), d, groups=("reply", "resolution"))
+    for row in session.execute(text(sql), params).mappings():
         stats[row["g"]] = (_stats(row, "wall", "n"), _stats(row, "biz", "n"))
         if row["g"] == "reply":
             stats["first_response"] = (_stats(row, "wall_f", "nf"), _stats(row, "biz_f", "nf"))

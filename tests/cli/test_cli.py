@@ -143,3 +143,11 @@ def test_demo_serves_seeded_conversations(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def test_reports_rebuild_recomputes_every_conversation(tmp_path: Path) -> None:
+    env = {"SWITCHBOARD_DATABASE_URL": f"sqlite:///{tmp_path}/r.db"}
+    assert run(["reports-rebuild"], tmp_path, env).returncode == 1  # not migrated yet
+    run(["migrate"], tmp_path, env)
+    r = run(["reports-rebuild"], tmp_path, env)
+    assert r.returncode == 0 and "of 0 conversations" in r.stdout

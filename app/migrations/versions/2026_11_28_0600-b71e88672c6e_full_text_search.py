@@ -14,12 +14,17 @@ PostgreSQL's 'simple' configuration does, so both stores find the same rows.
 PostgreSQL: GIN indexes on to_tsvector('simple', ...). search.py must use exactly these
 expressions, or the planner will not use the indexes.
 
-None of this is visible to the models: autogenerate skips it through the include_name
-hook in env.py (app.inbox.search.include_name).
+Also three btree indexes on conversation for the inbox list without a status filter and
+for the Mine / Unassigned views (bench/inbox.py: 100-240 ms without them at 250,000
+conversations, 2 ms with): LIST_INDEXES.
+
+None of this is in the models yet: autogenerate skips it through the include_name hook
+in env.py (app.inbox.search.include_name). The LIST_INDEXES belong in
+Conversation.__table_args__; once there, drop their names from search.LIST_INDEXES.
 
 Careful in later migrations: a batch_alter_table on message or contact recreates the
 table on SQLite, and dropping the old table drops these triggers. Such a migration must
-call this module's _sqlite_triggers() again afterwards (and 'rebuild' if ids changed).
+create them again afterwards (as _sqlite_triggers does) and 'rebuild' the index.
 """
 from collections.abc import Sequence
 
@@ -38,6 +43,12 @@ FTS = (
     ("contact_fts", "contact", ("name", "handle")),
 )
 
+LIST_INDEXES = (
+    ("ix_conversation_waiting", ["waiting_since", "id"]),
+    ("ix_conversation_last_message", ["last_message_at", "id"]),
+    ("ix_conversation_status_assignee_waiting", ["status", "assignee_id", "waiting_since", "id"]),
+)
+
 PG_INDEXES = (
     ("ix_message_text_fts", "message", "to_tsvector('simple', text)"),
     ("ix_contact_name_handle_fts", "contact",
@@ -46,6 +57,8 @@ PG_INDEXES = (
 
 
 def upgrade() -> None:
+    for name, columns in LIST_INDEXES:
+        op.create_index(name, "conversation", columns)
     if op.get_bind().dialect.name == "sqlite":
         for fts, content, columns in FTS:
             op.execute(
@@ -68,6 +81,8 @@ def downgrade() -> None:
     else:
         for name, _table, _expression in PG_INDEXES:
             op.execute(f"DROP INDEX IF EXISTS {name}")
+    for name, _columns in LIST_INDEXES:
+        op.drop_index(name, "conversation")
 
 
 def _sqlite_triggers(fts: str, content: str, columns: Sequence[str]) -> None:

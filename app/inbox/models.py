@@ -74,6 +74,11 @@ class Conversation(SQLModel, table=True):
         Index("ix_conversation_team_status", "team_id", "status"),
         Index("ix_conversation_updated", "updated_at"),
         Index("ix_conversation_escalated", "escalated_at", "id"),
+        # Lists without a status filter, and "Unassigned" / "Mine" (bench/inbox.py).
+        Index("ix_conversation_waiting", "waiting_since", "id"),
+        Index("ix_conversation_last_message", "last_message_at", "id"),
+        Index("ix_conversation_status_assignee_waiting", "status", "assignee_id",
+              "waiting_since", "id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="account.id", ondelete="CASCADE")

@@ -18,9 +18,9 @@ Also three btree indexes on conversation for the inbox list without a status fil
 for the Mine / Unassigned views (bench/inbox.py: 100-240 ms without them at 250,000
 conversations, 2 ms with): LIST_INDEXES.
 
-None of this is in the models yet: autogenerate skips it through the include_name hook
-in env.py (app.inbox.search.include_name). The LIST_INDEXES belong in
-Conversation.__table_args__; once there, drop their names from search.LIST_INDEXES.
+The full-text objects are not in the models: autogenerate skips them through the
+include_name hook in env.py (app.inbox.search.include_name). The LIST_INDEXES are
+declared in Conversation.__table_args__ as well.
 
 Careful in later migrations: a batch_alter_table on message or contact recreates the
 table on SQLite, and dropping the old table drops these triggers. Such a migration must

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -74,6 +74,10 @@ def list_conversations(session: Session, *, filters: ConversationFilter,
     if phase not in runs:
         raise Invalid("cursor belongs to another sort order")
     base = _filtered(session, filters)
+    if filters.q and session.get_bind().dialect.name == "postgresql":
+        # A search reads few rows; starting parallel workers costs more than it saves
+        # (bench/inbox.py: 8-25 ms a query). LOCAL: only this transaction.
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     items: list[Any] = []
     for ph in runs:
         if ph < phase:

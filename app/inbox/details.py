@@ -85,7 +85,8 @@ def conversation_view(session: Session, conv: Conversation) -> ConversationView:
     account = session.get(Account, conv.account_id)
     assert account is not None
     contact = session.get(Contact, conv.contact_id) if conv.contact_id else None
-    names = {a.id: a.name for a in session.scalars(select(Agent))}
+    everyone = list(session.scalars(select(Agent).order_by(Agent.name)))
+    names = {a.id: a.name for a in everyone}
     teams = list(session.scalars(select(Team).order_by(Team.name)))
     team_names = {t.id: t.name for t in teams}
     notes = [(n, names.get(n.agent_id, "someone")) for n in session.scalars(
@@ -109,8 +110,7 @@ def conversation_view(session: Session, conv: Conversation) -> ConversationView:
         assignee=session.get(Agent, conv.assignee_id) if conv.assignee_id else None,
         team=session.get(Team, conv.team_id) if conv.team_id else None,
         composer=composer_for(conv),
-        agents=list(session.scalars(select(Agent).where(Agent.is_active.is_(True))  # type: ignore[attr-defined]
-                                    .order_by(Agent.name))),
+        agents=[a for a in everyone if a.is_active],
         teams=teams, all_tags=list(session.scalars(select(Tag).order_by(Tag.name))),
         canned=list(session.scalars(select(CannedResponse).order_by(CannedResponse.shortcut))),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -80,20 +80,6 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, class_=Session, expire_on_commit=False)
-
-
-def insert_ignore(session: Session, table: Any, rows: Sequence[dict[str, Any]],
-                  conflict: Sequence[str], returning: Sequence[Any] = ()) -> list[Any]:
-    """INSERT rows, skipping those that clash on `conflict`; returns inserted rows if asked."""
-    if not rows:
-        return []
-    # executemany (not one multi-row VALUES): the statement compiles once and is cached;
-    # SQLAlchemy batches it into few round trips ("insertmanyvalues").
-    stmt = dialect_insert(session, table).on_conflict_do_nothing(index_elements=list(conflict))
-    if returning:
-        return list(session.execute(stmt.returning(*returning), list(rows)).all())
-    session.execute(stmt, list(rows))
-    return []
 
 
 def dialect_insert(session: Session, table: Any) -> Insert:

@@ -7,16 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.accounts.models import Account, Cursor
-from app.db import dialect_insert, insert_ignore, utcnow
+from app.bulk import insert_rows, select_rows, update_rows
+from app.db import dialect_insert, utcnow
 from app.inbox.models import AuditEvent, Contact, Conversation, Direction, Message, Status
 from connectors.base import Author, InboundMessage
-
-# Keeps each statement's bound parameters well under SQLite's limit.
-CHUNK = 400
 
 
 @dataclass
@@ -37,10 +35,20 @@ def ingest_batch(session: Session, *, account: Account, stream: str,
     result = IngestResult()
     if batch:
         contact_ids = _upsert_contacts(session, [m for m in batch if not m.is_own], now)
-        conversations = _conversations(session, account, batch, contact_ids, now, result)
-        inserted = _insert_messages(session, account, batch, contact_ids, conversations, now)
+        threads = _threads(batch, now)
+        known = _load_conversations(session, account.id, list(threads))
+        created = _create_conversations(
+            session, account, {k: v for k, v in threads.items() if k not in known},
+            contact_ids, now)
+        result.new_conversations = len(created)
+        # Another worker may have created some in the meantime: read those.
+        lost = [k for k in threads if k not in known and k not in created]
+        if lost:
+            known.update(_load_conversations(session, account.id, lost))
+        ids = {key: conv["id"] for key, conv in (known | created).items()}
+        inserted = _insert_messages(session, batch, contact_ids, ids, now)
         result.new_messages = len(inserted)
-        _update_figures(session, conversations, inserted, now, result)
+        _update_figures(session, known, created, threads, inserted, now, result)
     if cursor is not None:
         save_cursor(session, account_id=account.id, stream=stream, value=cursor, now=now)
     return result
@@ -73,11 +81,6 @@ def _unique(messages: Iterable[InboundMessage]) -> list[InboundMessage]:
     return list(seen.values())
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _upsert_contacts(session: Session, messages: Sequence[InboundMessage],
                      now: datetime) -> dict[tuple[str, str], int]:
     authors: dict[tuple[str, str], Author] = {}
@@ -86,77 +89,73 @@ def _upsert_contacts(session: Session, messages: Sequence[InboundMessage],
     if not authors:
         return {}
     table = Contact.__table__  # type: ignore[attr-defined]
-    fields = ("handle", "name", "avatar_url", "profile_url", "follower_count")
     rows = [
         {"platform": p, "external_id": a.external_id, "created_at": now, "updated_at": now,
-         **{f: getattr(a, f) for f in fields}}
+         **{f: getattr(a, f) for f in PROFILE}}
         for (p, _), a in sorted(authors.items())
     ]
-    stmt = dialect_insert(session, table)
     # A profile field the platform left out this time keeps its known value.
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["platform", "external_id"],
-        set_={f: func.coalesce(stmt.excluded[f], table.c[f]) for f in fields}
-        | {"updated_at": stmt.excluded.updated_at},
-    ).returning(table.c.id, table.c.platform, table.c.external_id)
-    # executemany: one cached statement, whatever the batch size.
-    return {(platform, ext): cid for cid, platform, ext in session.execute(stmt, rows)}
+    stored = insert_rows(session, table, rows, conflict=["platform", "external_id"],
+                         refresh=[*PROFILE, "updated_at"],
+                         returning=["id", "platform", "external_id"])
+    return {(platform, ext): cid for cid, platform, ext in stored}
 
 
-def _conversations(session: Session, account: Account, batch: Sequence[InboundMessage],
-                   contact_ids: dict[tuple[str, str], int], now: datetime,
-                   result: IngestResult) -> dict[tuple[str, str], dict[str, Any]]:
-    """Each thread of the batch as {id, figures...}, created when new."""
-    keys: dict[tuple[str, str], int | None] = {}
+PROFILE = ("handle", "name", "avatar_url", "profile_url", "follower_count")
+
+
+Thread = tuple[str, str]  # (thread kind, external thread id)
+
+
+def _threads(batch: Sequence[InboundMessage], now: datetime) -> dict[Thread, list[InboundMessage]]:
+    """The batch's messages per thread, oldest first (batch order among equal times)."""
+    threads: dict[Thread, list[InboundMessage]] = {}
     for m in sorted(batch, key=lambda m: _when(m, now)):
-        key = (m.thread_kind.value, m.external_thread_id)
-        contact = None if m.is_own else contact_ids.get((m.platform.value, m.author.external_id))
-        if keys.get(key) is None:
-            keys[key] = contact
-    found = _load_conversations(session, account.id, keys)
-    missing = [k for k in keys if k not in found]
-    if missing:
-        rows = [
-            {"account_id": account.id, "platform": account.platform, "thread_kind": kind,
-             "external_thread_id": ext, "contact_id": keys[(kind, ext)],
-             "status": Status.OPEN.value, "priority": "normal", "created_at": now,
-             "updated_at": now, "message_count": 0}
-            for kind, ext in missing
-        ]
-        table = Conversation.__table__  # type: ignore[attr-defined]
-        created = insert_ignore(
-            session, table, rows, ["account_id", "thread_kind", "external_thread_id"],
-            returning=[table.c.id, table.c.thread_kind, table.c.external_thread_id])
-        result.new_conversations += len(created)
-        fresh = dict.fromkeys(FIGURES)
-        fresh.update(status=Status.OPEN.value, message_count=0)
-        for cid, kind, ext in created:
-            found[(kind, ext)] = {"id": cid, **fresh}
-        # Another worker may have created some in the meantime: read those.
-        lost = [k for k in missing if k not in found]
-        if lost:
-            found.update(_load_conversations(session, account.id, dict.fromkeys(lost)))
-    return found
+        threads.setdefault((m.thread_kind.value, m.external_thread_id), []).append(m)
+    return threads
+
+
+def _create_conversations(session: Session, account: Account,
+                          threads: dict[Thread, list[InboundMessage]],
+                          contact_ids: dict[tuple[str, str], int],
+                          now: datetime) -> dict[Thread, dict[str, Any]]:
+    """Insert the new threads with their figures already counted from the batch (one
+    write per row instead of an insert and an update); returns those this call made."""
+    if not threads:
+        return {}
+    rows = []
+    for (kind, ext), thread in threads.items():
+        customer = next((m for m in thread if not m.is_own), None)
+        state = _fresh()
+        _fold(state, thread, now)
+        rows.append({"account_id": account.id, "platform": account.platform,
+                     "thread_kind": kind, "external_thread_id": ext,
+                     "contact_id": customer and contact_ids.get(
+                         (customer.platform.value, customer.author.external_id)),
+                     "priority": "normal", "created_at": now, "updated_at": now, **state})
+    table = Conversation.__table__  # type: ignore[attr-defined]
+    created = insert_rows(
+        session, table, rows, conflict=["account_id", "thread_kind", "external_thread_id"],
+        returning=["id", "thread_kind", "external_thread_id"])
+    return {(kind, ext): {"id": cid} for cid, kind, ext in created}
+
+
+def _fresh() -> dict[str, Any]:
+    state = dict.fromkeys(FIGURES)
+    state.update(status=Status.OPEN.value, message_count=0)
+    return state
 
 
 def _load_conversations(session: Session, account_id: int | None,
-                        keys: dict[tuple[str, str], Any]) -> dict[tuple[str, str], dict[str, Any]]:
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    kinds = sorted({kind for kind, _ in keys})
-    thread_ids = sorted({ext for _, ext in keys})
-    columns = [Conversation.id, Conversation.thread_kind, Conversation.external_thread_id,
-               *(getattr(Conversation, f) for f in FIGURES)]
-    for chunk in _chunks(thread_ids):
-        # account_id + thread_kind + external_thread_id: the unique index answers it.
-        rows = session.execute(
-            select(*columns).where(Conversation.account_id == account_id,
-                                   Conversation.thread_kind.in_(kinds),  # type: ignore[attr-defined]
-                                   Conversation.external_thread_id.in_(chunk))  # type: ignore[attr-defined]
-        ).mappings()
-        for row in rows:
-            key = (row["thread_kind"], row["external_thread_id"])
-            if key in keys:
-                found[key] = {"id": row["id"], **{f: row[f] for f in FIGURES}}
+                        keys: Sequence[Thread]) -> dict[Thread, dict[str, Any]]:
+    wanted = [{"account_id": account_id, "thread_kind": kind, "external_thread_id": ext}
+              for kind, ext in keys]
+    rows = select_rows(session, Conversation.__table__,  # type: ignore[attr-defined]
+                       wanted, ["id", "thread_kind", "external_thread_id", *FIGURES])
+    found: dict[Thread, dict[str, Any]] = {}
+    for row in rows:
+        found[(row["thread_kind"], row["external_thread_id"])] = {
+            "id": row["id"], **{f: row[f] for f in FIGURES}}
     return found
 
 
@@ -164,16 +163,15 @@ def _when(m: InboundMessage, now: datetime) -> datetime:
     return m.created_at or now
 
 
-def _insert_messages(session: Session, account: Account, batch: Sequence[InboundMessage],
-                     contact_ids: dict[tuple[str, str], int],
-                     conversations: dict[tuple[str, str], dict[str, Any]],
+def _insert_messages(session: Session, batch: Sequence[InboundMessage],
+                     contact_ids: dict[tuple[str, str], int], conversation_ids: dict[Thread, int],
                      now: datetime) -> list[tuple[int, InboundMessage]]:
     by_external = {m.external_id: m for m in batch}
     rows = []
     for m in batch:
-        conv = conversations[(m.thread_kind.value, m.external_thread_id)]
         rows.append({
-            "conversation_id": conv["id"], "platform": m.platform.value,
+            "conversation_id": conversation_ids[(m.thread_kind.value, m.external_thread_id)],
+            "platform": m.platform.value,
             "external_id": m.external_id,
             "direction": (Direction.OUTBOUND if m.is_own else Direction.INBOUND).value,
             "author_contact_id": None if m.is_own
@@ -184,19 +182,53 @@ def _insert_messages(session: Session, account: Account, batch: Sequence[Inbound
             "delivery_state": "sent" if m.is_own else None, "raw": m.raw,
         })
     table = Message.__table__  # type: ignore[attr-defined]
-    returned = insert_ignore(session, table, rows, ["platform", "external_id"],
-                             returning=[table.c.id, table.c.external_id])
+    returned = insert_rows(session, table, rows, conflict=["platform", "external_id"],
+                           returning=["id", "external_id"])
     return [(mid, by_external[ext]) for mid, ext in returned]
 
 
-def _update_figures(session: Session, conversations: dict[tuple[str, str], dict[str, Any]],
+def _update_figures(session: Session, known: dict[Thread, dict[str, Any]],
+                    created: dict[Thread, dict[str, Any]],
+                    threads: dict[Thread, list[InboundMessage]],
                     inserted: list[tuple[int, InboundMessage]], now: datetime,
                     result: IngestResult) -> None:
+    stored: dict[Thread, list[InboundMessage]] = {}
+    for _, m in sorted(inserted, key=lambda pair: (_when(pair[1], now), pair[0])):
+        stored.setdefault((m.thread_kind.value, m.external_thread_id), []).append(m)
     changed: dict[int, dict[str, Any]] = {}
     events: list[dict[str, Any]] = []
-    for _, m in sorted(inserted, key=lambda pair: (_when(pair[1], now), pair[0])):
-        conv = conversations[(m.thread_kind.value, m.external_thread_id)]
-        state = changed.setdefault(conv["id"], {f: conv[f] for f in FIGURES})
+    for key, messages in stored.items():
+        if key in known:
+            conv = known[key]
+            state = {f: conv[f] for f in FIGURES}
+            if _fold(state, messages, now):
+                events.append({"conversation_id": conv["id"], "action": "reopened",
+                               "details": {"by": "customer message"}, "created_at": now})
+            changed[conv["id"]] = state
+    for key, conv in created.items():
+        # Counted at creation from every message of the batch; recount when some of
+        # them were already stored (under another thread) and so were not inserted.
+        if len(stored.get(key, ())) != len(threads[key]):
+            state = _fresh()
+            _fold(state, stored.get(key, []), now)
+            changed[conv["id"]] = state
+    for state in changed.values():
+        state["updated_at"] = now
+    result.reopened = len(events)
+    if changed:
+        update_rows(session, Conversation.__table__,  # type: ignore[attr-defined]
+                    [{"id": cid, **state} for cid, state in changed.items()])
+        # Conversations this session already holds must not keep their old figures.
+        session.expire_all()
+    if events:
+        session.execute(AuditEvent.__table__.insert(), events)  # type: ignore[attr-defined]
+    result.conversation_ids = {(known | created)[key]["id"] for key in stored}
+
+
+def _fold(state: dict[str, Any], messages: Sequence[InboundMessage], now: datetime) -> bool:
+    """Count messages (oldest first) into a conversation's figures; True if it reopened."""
+    reopened = False
+    for m in messages:
         when = _when(m, now)
         state["message_count"] += 1
         if state["first_message_at"] is None or when < state["first_message_at"]:
@@ -207,18 +239,8 @@ def _update_figures(session: Session, conversations: dict[tuple[str, str], dict[
         if m.is_own:
             _apply_outbound(state, when)
         elif _apply_inbound(state, when):
-            events.append({"conversation_id": conv["id"], "action": "reopened",
-                           "details": {"by": "customer message"}, "created_at": now})
-    for state in changed.values():
-        state["updated_at"] = now
-    result.reopened = len(events)
-    if changed:
-        session.execute(update(Conversation),  # type: ignore[arg-type]
-                        [{"id": cid, **state} for cid, state in changed.items()])
-        session.expire_all()
-    if events:
-        session.execute(AuditEvent.__table__.insert(), events)  # type: ignore[attr-defined]
-    result.conversation_ids = set(changed)
+            reopened = True
+    return reopened
 
 
 FIGURES = ("status", "snoozed_until", "cycle_started_at", "waiting_since", "first_message_at",

@@ -197,3 +197,46 @@ def test_cursor_advances_without_messages(session: Session) -> None:
     ingest_batch(session, account=acc, stream="dms", messages=[], cursor="e1")
     ingest_batch(session, account=acc, stream="dms", messages=[], cursor="e2")
     assert get_cursor(session, account_id=acc.id, stream="dms") == "e2"
+
+
+def test_new_thread_counts_only_the_messages_it_stored(session: Session) -> None:
+    acc = f.account(session)
+    ingest_batch(session, account=acc, stream="m", cursor=None,
+                 messages=[f.inbound("first", minutes=0, thread="t1", external_id="m1")])
+    # The platform now files m1 under another thread too: it stays where it is.
+    result = ingest_batch(session, account=acc, stream="m", cursor=None, messages=[
+        f.inbound("first", minutes=0, thread="t2", external_id="m1"),
+        f.inbound("second", minutes=4, thread="t2", external_id="m2"),
+    ])
+
+    assert (result.new_messages, result.new_conversations) == (1, 1)
+    t2 = conv(session, "t2")
+    assert t2.message_count == 1
+    assert (t2.first_message_at, t2.waiting_since) == (f.at(4), f.at(4))
+    assert t2.last_message_text == "second"
+    assert conv(session, "t1").message_count == 1
+
+
+def test_text_and_payload_with_awkward_characters_are_stored_exactly(session: Session) -> None:
+    acc = f.account(session)
+    text = 'he said "{a,b}" \\ NULL, ü 😀\nline two\t'
+    raw = {"text": text, "list": [1, None, "{x}"], "nested": {"quote": '"'}}
+    ingest_batch(session, account=acc, stream="m", cursor=None,
+                 messages=[f.inbound(text, raw=raw, external_id="odd")])
+    stored = session.scalars(select(Message).where(Message.external_id == "odd")).one()
+    assert (stored.text, stored.raw) == (text, raw)
+
+
+def test_large_batch_over_many_threads(session: Session) -> None:
+    acc = f.account(session)
+    batch = [f.inbound(f"m{i}", minutes=i, thread=f"t{i % 700}", author=str(i % 450),
+                       external_id=f"big{i}") for i in range(1500)]
+    first = ingest_batch(session, account=acc, stream="m", messages=batch, cursor=None)
+    again = ingest_batch(session, account=acc, stream="m", cursor=None, messages=[
+        *batch[:10], f.inbound("late", minutes=2000, thread="t3", external_id="big-late")])
+
+    assert (first.new_messages, first.new_conversations) == (1500, 700)
+    assert (again.new_messages, again.new_conversations) == (1, 0)
+    assert count(session, Contact) == 450
+    assert conv(session, "t3").message_count == 4  # 3, 703, 1403 and the late one
+    assert conv(session, "t3").last_message_text == "late"

@@ -15,8 +15,9 @@ from functools import lru_cache
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, Table, bindparam, func, select, tuple_, update
+from sqlalchemy import JSON, Column, Table, bindparam, func, select, tuple_, update
 from sqlalchemy.engine import Dialect, Row
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Session
 
@@ -37,9 +38,17 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     columns = tuple(rows[0])
     bind = session.connection()
     if bind.dialect.name == "postgresql":
-        sql = _unnest_insert(table, columns, tuple(conflict), tuple(refresh),
-                             tuple(returning), bind.dialect)
-        params = _arrays(table, columns, rows, bind.dialect)
+        # A plain statement: the Python-side column defaults Core would fill in are ours.
+        defaults = {c.name: _default(c) for c in table.columns
+                    if c.default is not None and c.name not in columns}
+        same = _same_in_every_row(columns, rows)
+        sql = _unnest_insert(table, (*columns, *defaults), (*same, *defaults),
+                             tuple(conflict), tuple(refresh), tuple(returning), bind.dialect)
+        params: dict[str, Any] = _arrays(table, [c for c in columns if c not in same], rows,
+                                         bind.dialect)
+        first = {**{c: rows[0][c] for c in same}, **defaults}
+        params.update({c: values[0] for c, values in _arrays(
+            table, list(first), [first], bind.dialect).items()})
         result = bind.exec_driver_sql(sql, params)
         return _typed(table, returning, result.all(), bind.dialect) if returning else []
     stmt = dialect_insert(session, table)
@@ -115,13 +124,33 @@ def _unnest_select(table: Table, keys: tuple[str, ...], columns: tuple[str, ...]
             + " AND ".join(f"{table.name}.{c} = v.{c}" for c in keys))
 
 
-@lru_cache(maxsize=64)
-def _unnest_insert(table: Table, columns: tuple[str, ...], conflict: tuple[str, ...],
-                   refresh: tuple[str, ...], returning: tuple[str, ...],
-                   dialect: Dialect) -> str:
-    names = ", ".join(columns)
-    sql = (f"INSERT INTO {table.name} ({names}) SELECT {names} FROM "
-           f"{_unnest(table, columns, dialect)} ON CONFLICT ({', '.join(conflict)}) ")
+def _default(column: Column[Any]) -> Any:
+    default = column.default
+    if isinstance(default, CallableColumnDefault):
+        return default.arg(None)  # type: ignore[call-arg]
+    if isinstance(default, ScalarElementColumnDefault):
+        return default.arg
+    raise ValueError(f"{column.table}.{column.name}: no value given and its default is SQL")
+
+
+def _same_in_every_row(columns: Sequence[str],
+                       rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Columns with one value for the whole batch (the platform, the arrival time...):
+    sent once instead of as an array. At least one column stays an array."""
+    first = rows[0]
+    same = tuple(c for c in columns[1:] if all(row[c] == first[c] for row in rows))
+    return same
+
+
+@lru_cache(maxsize=256)
+def _unnest_insert(table: Table, columns: tuple[str, ...], same: tuple[str, ...],
+                   conflict: tuple[str, ...], refresh: tuple[str, ...],
+                   returning: tuple[str, ...], dialect: Dialect) -> str:
+    varying = [c for c in columns if c not in same]
+    values = ", ".join(f"v.{c}" if c not in same else f"%({c})b::{_sql_type(table, c, dialect)}"
+                       for c in columns)
+    sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {values} FROM "
+           f"{_unnest(table, varying, dialect)} ON CONFLICT ({', '.join(conflict)}) ")
     if refresh:
         sql += "DO UPDATE SET " + ", ".join(
             f"{c} = coalesce(excluded.{c}, {table.name}.{c})" for c in refresh)
@@ -142,9 +171,12 @@ def _unnest_update(table: Table, key: str, columns: tuple[str, ...],
 
 def _unnest(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
     # %b: arrays go in binary, sparing psycopg the text escaping of every element.
-    arrays = ", ".join(f"%({c})b::{table.c[c].type.compile(dialect=dialect)}[]"
-                       for c in columns)
+    arrays = ", ".join(f"%({c})b::{_sql_type(table, c, dialect)}[]" for c in columns)
     return f"unnest({arrays}) AS v({', '.join(columns)})"
+
+
+def _sql_type(table: Table, column: str, dialect: Dialect) -> str:
+    return str(table.c[column].type.compile(dialect=dialect))
 
 
 def _arrays(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]],
@@ -162,10 +194,18 @@ def _typed(table: Table, columns: Sequence[str], rows: Sequence[Row[Any]],
            dialect: Dialect) -> list[tuple[Any, ...]]:
     """Rows as SQLAlchemy would give them: each value through its type's result
     processing (a plain driver statement skips that)."""
-    processors = [table.c[c].type.dialect_impl(dialect).result_processor(dialect, None)
-                  for c in columns]
+    processors = _result_processors(table, tuple(columns), dialect)
+    if not any(processors):
+        return [tuple(row) for row in rows]
     return [tuple(p(v) if p else v for p, v in zip(processors, row, strict=True))
             for row in rows]
+
+
+@lru_cache(maxsize=64)
+def _result_processors(table: Table, columns: tuple[str, ...],
+                       dialect: Dialect) -> list[Callable[[Any], Any] | None]:
+    return [table.c[c].type.dialect_impl(dialect).result_processor(dialect, None)
+            for c in columns]
 
 
 def _processor(kind: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:

@@ -93,7 +93,8 @@ def make_worker(s: Settings, engine: Engine):  # type: ignore[no-untyped-def]
 
     try:
         _, key = s.require_keys()
-        return Worker(session_factory(engine), CredentialBox(key), poll_interval=s.poll_interval)
+        return Worker(session_factory(engine), CredentialBox(key), poll_interval=s.poll_interval,
+                      poll_threads=s.poll_threads)
     except ConfigError as exc:
         raise fail(str(exc), 2) from None
 

@@ -59,7 +59,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         s: Settings = app.state.settings
         _, key = s.require_keys()
         thread, stop = Worker(app.state.session_factory, CredentialBox(key),
-                              poll_interval=s.poll_interval).start_thread()
+                              poll_interval=s.poll_interval,
+                              poll_threads=s.poll_threads).start_thread()
     yield
     if stop is not None:
         stop.set()

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     poll_interval: int = Field(default=60, ge=1, description="seconds between polls")
+    poll_threads: int = Field(default=4, ge=1, le=32, description="streams polled at once")
     var_dir: Path = VAR_DIR
 
     @field_validator("database_url")

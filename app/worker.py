@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +20,7 @@ from app.accounts.service import make_connector
 from app.db import utcnow
 from app.inbox.actions import wake_snoozed
 from app.inbox.auto_escalate import escalate_at_risk
-from app.ingest.poller import PollReport, poll_due
+from app.ingest.poller import Parallel, PollReport, poll_due
 from app.outbox.sender import SendReport, send_due
 from app.reports.spans import refresh as refresh_reports
 from connectors.base import Connector
@@ -36,27 +37,34 @@ class CycleReport:
 
 
 class ConnectorCache:
-    """One connector (and its HTTP session) per account, rebuilt when its settings change."""
+    """One connector (and its HTTP session) per account and thread, rebuilt when the
+    account's settings change. Per thread: streams polled at once never share one."""
 
     def __init__(self, box: CredentialBox, timeout: float = 10.0) -> None:
         self._box, self._timeout = box, timeout
-        self._cache: dict[int, tuple[tuple[str, str | None], Connector]] = {}
+        self._local = threading.local()
 
     def __call__(self, account: Account) -> Connector:
+        cache: dict[int, tuple[tuple[str, str | None], Connector]] = \
+            self._local.__dict__.setdefault("cache", {})
         key = (account.credentials_encrypted, account.api_base_url)
-        cached = self._cache.get(account.id or 0)
+        cached = cache.get(account.id or 0)
         if cached is None or cached[0] != key:
             cached = (key, make_connector(account, self._box, timeout=self._timeout))
-            self._cache[account.id or 0] = cached
+            cache[account.id or 0] = cached
         return cached[1]
 
 
 class Worker:
     def __init__(self, factory: sessionmaker[Session], box: CredentialBox, *,
-                 poll_interval: int, timeout: float = 10.0) -> None:
+                 poll_interval: int, timeout: float = 10.0, poll_threads: int = 1) -> None:
         self.factory = factory
         self.connectors = ConnectorCache(box, timeout)
         self.poll_interval = poll_interval
+        # Streams polled at once: one slow platform does not hold up the others, and
+        # on PostgreSQL their writes go on side by side.
+        self.parallel = Parallel(ThreadPoolExecutor(poll_threads, "switchboard-poll"),
+                                 factory) if poll_threads > 1 else None
         self._risk_checked: datetime | None = None
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"[:64]
 
@@ -65,7 +73,8 @@ class Worker:
         then send every due reply."""
         with self.factory() as session:
             poll = poll_due(session, self.connectors, default_interval=self.poll_interval,
-                            worker_id=self.worker_id, now=now, force=force)
+                            worker_id=self.worker_id, now=now, force=force,
+                            parallel=self.parallel)
         with self.factory() as session:
             send = send_due(session, self.connectors, now=now)
         with self.factory() as session:
@@ -95,6 +104,8 @@ class Worker:
             except SQLAlchemyError:
                 log.exception("worker cycle failed; retrying")
             stop.wait(tick)
+        if self.parallel:
+            self.parallel.pool.shutdown()
         log.info("worker %s stopped", self.worker_id)
 
     def start_thread(self) -> tuple[threading.Thread, threading.Event]:

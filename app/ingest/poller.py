@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app.accounts.models import Account, Cursor
@@ -36,35 +39,100 @@ class PollReport:
     errors: list[str] = field(default_factory=list)
     conversation_ids: set[int] = field(default_factory=set)
 
+    def merge(self, other: PollReport) -> None:
+        self.streams += other.streams
+        self.api_calls += other.api_calls
+        self.new_messages += other.new_messages
+        self.errors += other.errors
+        self.conversation_ids |= other.conversation_ids
+
 
 def poll_due(session: Session, connector_for: Callable[[Account], Connector], *,
              default_interval: int, worker_id: str = "worker",
-             now: datetime | None = None, force: bool = False) -> PollReport:
+             now: datetime | None = None, force: bool = False,
+             parallel: Parallel | None = None) -> PollReport:
     """Poll every stream that is due on every enabled account; commits per batch.
 
     `force` ignores the regular interval but still waits out rate limits and backoffs.
+    With `parallel`, streams are polled at once, each in its own thread and session.
     """
     now = now or utcnow()
+    jobs = _lease_due(session, worker_id, now, force)
     report = PollReport()
+    if parallel is None or len(jobs) < 2:
+        connectors: dict[int | None, Connector] = {}
+        for account, cursor in jobs:
+            if account.needs_reconnect:
+                # An earlier stream of this cycle found the account disconnected.
+                _release(session, cursor)
+                continue
+            connector = connectors.get(account.id) or connector_for(account)
+            connectors[account.id] = connector
+            poll_stream(session, account, cursor, connector, now=now, report=report,
+                        interval=_interval(account, default_interval))
+        return report
+    ids = [(account.id, cursor.id) for account, cursor in jobs]
+    futures = [parallel.pool.submit(_poll_alone, parallel.sessions, connector_for, job,
+                                    default_interval, now) for job in ids]
+    for future in futures:
+        report.merge(future.result())
+    return report
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """Where streams polled at once run: the threads, and sessions of their own."""
+
+    pool: Executor
+    sessions: sessionmaker[Session]
+
+
+def _lease_due(session: Session, worker_id: str, now: datetime,
+               force: bool) -> list[tuple[Account, Cursor]]:
     accounts = list(session.scalars(select(Account).where(
         Account.enabled.is_(True), Account.needs_reconnect.is_(False))))  # type: ignore[attr-defined]
     for account in accounts:
         ensure_cursors(session, account)
     session.commit()
+    jobs = []
     for account in accounts:
         due = or_(Cursor.next_poll_at.is_(None), Cursor.next_poll_at <= now)  # type: ignore[union-attr,operator]
         if force:
             due = or_(due, Cursor.last_error.is_(None))  # type: ignore[union-attr]
         cursors = session.scalars(select(Cursor).where(Cursor.account_id == account.id, due)
                                   .order_by(Cursor.id)).all()
-        connector: Connector | None = None
-        for cursor in cursors:
-            if account.needs_reconnect or not _lease(session, cursor, worker_id, now):
-                continue
-            connector = connector or connector_for(account)
-            interval = timedelta(seconds=account.poll_interval or default_interval)
-            poll_stream(session, account, cursor, connector, interval=interval, now=now,
-                        report=report)
+        jobs += [(account, c) for c in cursors if _lease(session, c, worker_id, now)]
+    return jobs
+
+
+def _release(session: Session, cursor: Cursor) -> None:
+    session.execute(update(Cursor).where(Cursor.id == cursor.id).values(leased_until=None))
+    session.commit()
+
+
+def _interval(account: Account, default: int) -> timedelta:
+    return timedelta(seconds=account.poll_interval or default)
+
+
+def _poll_alone(sessions: sessionmaker[Session], connector_for: Callable[[Account], Connector],
+                job: tuple[int | None, int | None], default_interval: int,
+                now: datetime) -> PollReport:
+    """One stream in a thread of its own: its own session, its own report."""
+    report = PollReport()
+    with sessions() as session:
+        account, cursor = session.get(Account, job[0]), session.get(Cursor, job[1])
+        if account is None or cursor is None:
+            return report  # removed since it was leased
+        try:
+            poll_stream(session, account, cursor, connector_for(account), now=now,
+                        report=report, interval=_interval(account, default_interval))
+        except SQLAlchemyError as exc:
+            # A database failure (a deadlock, a lost connection) must not take the
+            # other streams with it; the lease runs out and the stream is polled again.
+            session.rollback()
+            log.exception("polling %s/%s failed", account.name, cursor.stream)
+            report.errors.append(f"{account.name}/{cursor.stream}: database error: "
+                                 f"{type(exc).__name__}")
     return report
 
 

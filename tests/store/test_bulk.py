@@ -1,0 +1,71 @@
+"""app.bulk on both stores: the array statements of PostgreSQL and SQLite's executemany
+must store and return the same things."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.accounts.models import Cursor
+from app.bulk import insert_rows, select_rows, update_rows
+from app.inbox.models import Contact
+from tests import factories as f
+
+CONTACTS = Contact.__table__  # type: ignore[attr-defined]
+WHEN = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def contact_row(ext: str, handle: str | None, name: str | None = "Jane") -> dict[str, object]:
+    return {"platform": "x", "external_id": ext, "handle": handle, "name": name,
+            "created_at": WHEN, "updated_at": WHEN}
+
+
+def test_insert_skips_or_refreshes_clashing_rows_and_returns_what_it_wrote(
+        session: Session) -> None:
+    first = insert_rows(session, CONTACTS, [contact_row("1", "jane"), contact_row("2", "bob")],
+                        conflict=["platform", "external_id"], returning=["id", "external_id"])
+    assert sorted(ext for _, ext in first) == ["1", "2"]
+
+    skipped = insert_rows(session, CONTACTS, [contact_row("1", "other")],
+                          conflict=["platform", "external_id"], returning=["id"])
+    assert skipped == []
+
+    # refresh: new non-NULL values win, NULL keeps what is stored.
+    refreshed = insert_rows(session, CONTACTS, [contact_row("1", None, "Jane D."),
+                                                contact_row("3", "carol", None)],
+                            conflict=["platform", "external_id"],
+                            refresh=["handle", "name"], returning=["id", "external_id"])
+    assert sorted(ext for _, ext in refreshed) == ["1", "3"]
+    session.expire_all()
+    stored = {c.external_id: (c.handle, c.name) for c in session.scalars(select(Contact))}
+    assert stored == {"1": ("jane", "Jane D."), "2": ("bob", "Jane"), "3": ("carol", None)}
+    ids = dict((ext, cid) for cid, ext in first)
+    assert dict((ext, cid) for cid, ext in refreshed)["1"] == ids["1"]
+
+
+def test_columns_left_out_take_their_model_defaults(session: Session) -> None:
+    acc = f.account(session)
+    insert_rows(session, Cursor.__table__,  # type: ignore[attr-defined]
+                [{"account_id": acc.id, "stream": "dms", "value": "e1"}],
+                conflict=["account_id", "stream"])
+    cursor = session.scalars(select(Cursor).where(Cursor.stream == "dms")).one()
+    assert cursor.failures == 0
+    assert cursor.updated_at is not None and cursor.updated_at.tzinfo is not None
+
+
+def test_update_and_select_by_key(session: Session) -> None:
+    made = insert_rows(session, CONTACTS, [contact_row(str(i), f"h{i}") for i in range(5)],
+                       conflict=["platform", "external_id"], returning=["id", "external_id"])
+    ids = {ext: cid for cid, ext in made}
+    later = datetime(2026, 11, 3, tzinfo=UTC)
+    update_rows(session, CONTACTS, [{"id": ids["1"], "handle": "new1", "updated_at": later},
+                                    {"id": ids["3"], "handle": None, "updated_at": later}])
+
+    found = select_rows(session, CONTACTS,
+                        [{"platform": "x", "external_id": e} for e in ("1", "3", "4", "nope")],
+                        ["external_id", "handle", "updated_at"])
+    assert sorted((r["external_id"], r["handle"], r["updated_at"]) for r in found) == [
+        ("1", "new1", later), ("3", None, later), ("4", "h4", WHEN)]
+    assert all(r["updated_at"].tzinfo is not None for r in found)

@@ -138,8 +138,7 @@ def _same_in_every_row(columns: Sequence[str],
     """Columns with one value for the whole batch (the platform, the arrival time...):
     sent once instead of as an array. At least one column stays an array."""
     first = rows[0]
-    same = tuple(c for c in columns[1:] if all(row[c] == first[c] for row in rows))
-    return same
+    return tuple(c for c in columns[1:] if all(row[c] == first[c] for row in rows))
 
 
 @lru_cache(maxsize=256)

@@ -45,8 +45,9 @@ class ConnectorCache:
         self._local = threading.local()
 
     def __call__(self, account: Account) -> Connector:
-        cache: dict[int, tuple[tuple[str, str | None], Connector]] = \
-            self._local.__dict__.setdefault("cache", {})
+        if not hasattr(self._local, "cache"):
+            self._local.cache = {}
+        cache: dict[int, tuple[tuple[str, str | None], Connector]] = self._local.cache
         key = (account.credentials_encrypted, account.api_base_url)
         cached = cache.get(account.id or 0)
         if cached is None or cached[0] != key:

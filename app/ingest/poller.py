@@ -64,7 +64,7 @@ def poll_due(session: Session, connector_for: Callable[[Account], Connector], *,
         for account, cursor in jobs:
             if account.needs_reconnect:
                 # An earlier stream of this cycle found the account disconnected.
-                _release(session, cursor)
+                _release(session, cursor.id)
                 continue
             connector = connectors.get(account.id) or connector_for(account)
             connectors[account.id] = connector
@@ -105,8 +105,8 @@ def _lease_due(session: Session, worker_id: str, now: datetime,
     return jobs
 
 
-def _release(session: Session, cursor: Cursor) -> None:
-    session.execute(update(Cursor).where(Cursor.id == cursor.id).values(leased_until=None))
+def _release(session: Session, cursor_id: int | None) -> None:
+    session.execute(update(Cursor).where(Cursor.id == cursor_id).values(leased_until=None))
     session.commit()
 
 
@@ -128,11 +128,16 @@ def _poll_alone(sessions: sessionmaker[Session], connector_for: Callable[[Accoun
                         report=report, interval=_interval(account, default_interval))
         except SQLAlchemyError as exc:
             # A database failure (a deadlock, a lost connection) must not take the
-            # other streams with it; the lease runs out and the stream is polled again.
+            # other streams with it. The batch rolled back; the stream is released for
+            # the next cycle (if the database lets us, else its lease runs out).
+            name, stream = account.name, cursor.stream
             session.rollback()
-            log.exception("polling %s/%s failed", account.name, cursor.stream)
-            report.errors.append(f"{account.name}/{cursor.stream}: database error: "
-                                 f"{type(exc).__name__}")
+            log.exception("polling %s/%s failed", name, stream)
+            report.errors.append(f"{name}/{stream}: database error: {type(exc).__name__}")
+            try:
+                _release(session, job[1])
+            except SQLAlchemyError:
+                session.rollback()
     return report
 
 

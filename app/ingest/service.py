@@ -50,6 +50,8 @@ def ingest_batch(session: Session, *, account: Account, stream: str,
         inserted = _insert_messages(session, batch, contact_ids, ids, now)
         result.new_messages = len(inserted)
         _update_figures(session, known, created, threads, inserted, now, result)
+        result.conversation_ids = {ids[(m.thread_kind.value, m.external_thread_id)]
+                                   for _, m in inserted}
     if cursor is not None:
         save_cursor(session, account_id=account.id, stream=stream, value=cursor, now=now)
     return result
@@ -230,7 +232,6 @@ def _update_figures(session: Session, known: dict[Thread, dict[str, Any]],
         session.expire_all()
     if events:
         session.execute(AuditEvent.__table__.insert(), events)  # type: ignore[attr-defined]
-    result.conversation_ids = {(known | created)[key]["id"] for key in stored}
 
 
 def _fold(state: dict[str, Any], messages: Sequence[InboundMessage], now: datetime) -> bool:

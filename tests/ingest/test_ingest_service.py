@@ -43,6 +43,7 @@ def test_batch_creates_contacts_threads_and_messages(session: Session) -> None:
     contact = session.get(Contact, c1.contact_id)
     assert contact and (contact.handle, contact.name) == ("jane", "Jane Doe")
     assert get_cursor(session, account_id=acc.id, stream="mentions") == "c1"
+    assert result.conversation_ids == {c1.id, conv(session, "t2").id}
 
 
 def test_same_batch_twice_stores_nothing_new(session: Session) -> None:
@@ -53,6 +54,7 @@ def test_same_batch_twice_stores_nothing_new(session: Session) -> None:
     again = ingest_batch(session, account=acc, stream="mentions", messages=batch, cursor="c1")
 
     assert (again.new_messages, again.new_conversations) == (0, 0)
+    assert again.conversation_ids == set()  # nothing changed, nothing to refresh
     assert count(session, Message) == 2
     assert conv(session).message_count == 2
 

@@ -26,6 +26,8 @@ def test_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     ("SWITCHBOARD_PORT", "70000", "SWITCHBOARD_PORT"),
     ("SWITCHBOARD_DATABASE_URL", "mysql://x", "SWITCHBOARD_DATABASE_URL"),
     ("SWITCHBOARD_POLL_INTERVAL", "0", "SWITCHBOARD_POLL_INTERVAL"),
+    ("SWITCHBOARD_POLL_THREADS", "0", "SWITCHBOARD_POLL_THREADS"),
+    ("SWITCHBOARD_POLL_THREADS", "many", "SWITCHBOARD_POLL_THREADS"),
 ])
 def test_bad_values_name_the_setting(monkeypatch: pytest.MonkeyPatch, var: str, value: str,
                                      named: str) -> None:

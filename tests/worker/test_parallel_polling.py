@@ -146,3 +146,13 @@ def test_a_database_failure_in_one_stream_is_reported_and_the_rest_go_on(
     assert report.errors == ["@initech/mentions: database error: OperationalError"]
     with sessions() as s:
         assert count(s, Message) == 10
+        failed = s.scalars(select(Cursor).join(Account).where(
+            Account.name == "@initech", Cursor.stream == "mentions")).one()
+        assert failed.leased_until is None  # free for the next cycle, not stuck for minutes
+        assert failed.value is None  # nothing of the failed batch was kept
+
+    monkeypatch.setattr(poller, "ingest_batch", real_ingest)
+    with sessions() as s:
+        again = poll_due(s, partial(make_connector, box=box, timeout=5), default_interval=60,
+                         force=True, parallel=Parallel(pool, sessions))
+    assert (again.new_messages, again.errors) == (5, [])

@@ -10,13 +10,14 @@ whatever the batch size, one round trip, and statement triggers fire once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Column, Table, bindparam, func, select, tuple_, update
-from sqlalchemy.engine import Dialect, Row
+from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Session
@@ -75,7 +76,8 @@ def update_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     bind = session.connection()
     if bind.dialect.name == "postgresql":
         sql = _unnest_update(table, key, columns, bind.dialect)
-        bind.exec_driver_sql(sql, _arrays(table, (key, *columns), rows, bind.dialect))
+        with _planned_now(bind):
+            bind.exec_driver_sql(sql, _arrays(table, (key, *columns), rows, bind.dialect))
         return
     stmt = (update(table).where(table.c[key] == bindparam("_key"))
             .values({c: bindparam(c) for c in columns}))
@@ -92,7 +94,8 @@ def select_rows(session: Session, table: Table, keys: Sequence[Mapping[str, Any]
     bind = session.connection()
     if bind.dialect.name == "postgresql":
         sql = _unnest_select(table, key_columns, tuple(columns), bind.dialect)
-        result = bind.exec_driver_sql(sql, _arrays(table, key_columns, keys, bind.dialect))
+        with _planned_now(bind):
+            result = bind.exec_driver_sql(sql, _arrays(table, key_columns, keys, bind.dialect))
         return [dict(zip(columns, row, strict=True))
                 for row in _typed(table, columns, result.all(), bind.dialect)]
     found: list[dict[str, Any]] = []
@@ -103,6 +106,26 @@ def select_rows(session: Session, table: Table, keys: Sequence[Mapping[str, Any]
                 [tuple(k[c] for c in key_columns) for k in chunk])))
         found.extend(dict(row._mapping) for row in rows)
     return found
+
+
+@contextmanager
+def _planned_now(bind: Connection) -> Iterator[None]:
+    """Run a PostgreSQL join against a growing table unprepared, planned for its size
+    now. psycopg prepares a statement run five times, and PostgreSQL then keeps one
+    generic plan for it until the next ANALYZE: a plan made while the table was small
+    (a hash join over a sequential scan) stays while the table grows, and a join of a
+    hundred keys reads the whole table on every batch. Inserts keep their prepared plans:
+    they find conflicts through the unique index whatever the size."""
+    dbapi = bind.connection.dbapi_connection
+    threshold = getattr(dbapi, "prepare_threshold", None)
+    if threshold is None:
+        yield
+        return
+    dbapi.prepare_threshold = None  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        dbapi.prepare_threshold = threshold  # type: ignore[union-attr]
 
 
 # Keeps each statement's bound parameters well under SQLite's limit.

@@ -3,13 +3,16 @@ must store and return the same things."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app import migrate
 from app.accounts.models import Cursor
 from app.bulk import insert_rows, select_rows, update_rows
+from app.db import make_engine
 from app.inbox.models import Contact
 from tests import factories as f
 
@@ -69,3 +72,30 @@ def test_update_and_select_by_key(session: Session) -> None:
     assert sorted((r["external_id"], r["handle"], r["updated_at"]) for r in found) == [
         ("1", "new1", later), ("3", None, later), ("4", "h4", WHEN)]
     assert all(r["updated_at"].tzinfo is not None for r in found)
+
+
+
+def test_postgresql_plans_key_joins_on_every_call_and_keeps_inserts_prepared(
+        fresh_db_url: Callable[[str], str]) -> None:
+    """A join against a growing table must not keep the generic plan PostgreSQL made
+    while the table was small; inserts keep their prepared statements. (PostgreSQL
+    only: SQLite plans every statement anew.)"""
+    url = fresh_db_url("postgresql")
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            for i in range(8):  # psycopg prepares a statement run five times
+                made = insert_rows(session, CONTACTS, [contact_row(f"p{i}", "h")],
+                                   conflict=["platform", "external_id"], returning=["id"])
+                update_rows(session, CONTACTS, [{"id": made[0][0], "handle": f"h{i}"}])
+                select_rows(session, CONTACTS, [{"platform": "x", "external_id": f"p{i}"}],
+                            ["id"])
+            prepared = session.connection().exec_driver_sql(
+                "SELECT statement FROM pg_prepared_statements").scalars().all()
+            assert [s for s in prepared if s.startswith("INSERT INTO contact")]
+            assert not [s for s in prepared if s.startswith(("UPDATE", "SELECT contact"))]
+            dbapi = session.connection().connection.dbapi_connection
+            assert dbapi is not None and dbapi.prepare_threshold == 5  # restored after each
+    finally:
+        engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -49,10 +50,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        engine = create_engine(url, module=sqlite_dbapi(),
+                               connect_args={"check_same_thread": False}, **kwargs)
         _sqlite_pragmas(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def sqlite_dbapi() -> ModuleType:
+    """The SQLite driver: sqlean.py, the stdlib's sqlite3 API over a current SQLite with
+    the `stats` extension. Reports need exact percentiles over a hundred thousand waits;
+    the stdlib's SQLite (3.40 on Debian 12) has no percentile aggregate, and ranking the
+    rows with window functions instead took twice the time budget."""
+    import sqlean  # type: ignore[import-untyped]
+
+    # Read when a connection opens; enables the extension for this process's connections.
+    sqlean.extensions.enable("stats")
+    return sqlean  # type: ignore[no-any-return]
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import tempfile
 import time
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+
+from app.db import sqlite_dbapi
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -77,7 +78,8 @@ def postgres_database(admin_url: str) -> Iterator[str]:
 def dbapi_connect(url: str) -> Any:
     """A plain DBAPI connection (sqlite3 or psycopg) to a SQLAlchemy URL, no SQLAlchemy."""
     if url.startswith("sqlite"):
-        return sqlite3.connect(sqlite_path(url), isolation_level=None)
+        # The driver the app uses (app/db.py), so both sides run the same SQLite.
+        return sqlite_dbapi().connect(sqlite_path(url), isolation_level=None)
     return psycopg.connect(pg_dsn(url))
 
 

@@ -64,68 +64,32 @@ def stats_sql(source: str, values: Sequence[str], d: str,
               groups: Sequence[str] = ()) -> str:
     """Per group `g` of `source`: count, sum, median and p90 of each value column, over
     all rows and over the rows with f = 1 (names with `_f`): first responses are the
-    reply spans with f = 1, so one sort serves both.
+    reply spans with f = 1, so one pass serves both.
 
     Output columns: g, n, nf, then per value v: v_sum, v_p50, v_p90, v_f_sum, v_f_p50,
     v_f_p90. Values must not be null. `groups`, when the values of g are known constants,
-    lets PostgreSQL aggregate each group on its own instead of sorting all rows by g
-    first (an ordered-set aggregate cannot hash).
+    reads each group on its own instead of sorting all rows by g first (neither an
+    ordered-set aggregate on PostgreSQL nor any aggregate on SQLite can hash).
 
-    Continuous percentiles (linear interpolation between the two nearest ranks), as
-    PostgreSQL's percentile_cont computes them: rank r = p * (n - 1) from 0, result =
-    v[floor(r)] + (v[floor(r) + 1] - v[floor(r)]) * (r - floor(r)). SQLite gets the same
-    arithmetic from running counts over the sorted rows.
+    Continuous percentiles (linear interpolation between the two nearest ranks): rank
+    r = p * (n - 1) from 0, result = v[floor(r)] + (v[floor(r) + 1] - v[floor(r)]) *
+    (r - floor(r)). PostgreSQL's percentile_cont and the `percentile` aggregate of
+    SQLite's stats extension (app/db.py) both compute exactly that.
     """
-    if d == "postgresql":
-        parts = ["COUNT(*) AS n", "SUM(f) AS nf"]
-        for v in values:
-            for suffix, where in (("", ""), ("_f", " FILTER (WHERE f = 1)")):
-                parts.append(f"SUM({v}){where} AS {v}{suffix}_sum")
-                parts += [f"percentile_cont({p}) WITHIN GROUP (ORDER BY {v}){where} AS "
-                          f"{v}{suffix}_p{int(p * 100)}" for p in PERCENTILES]
-        if groups:
-            return " UNION ALL ".join(
-                f"SELECT '{g}' AS g, {', '.join(parts)} FROM ({source}) src WHERE g = '{g}'"
-                for g in groups)
-        return f"SELECT g, {', '.join(parts)} FROM ({source}) src GROUP BY g"
-    return _sqlite_stats(source, values)
-
-
-def _sqlite_stats(source: str, values: Sequence[str]) -> str:
-    # c: per group, the counts, sums and the 1-based ranks each percentile reads
-    # (computed once per group, not per row); r: every row with its running ranks, one
-    # sort per value column; the rows at those ranks are kept and interpolated.
-    totals, positions, windows, ranks = ["COUNT(*) AS n", "SUM(f) AS nf"], [], [], []
-    picks, hits, outer, kept = [], [], ["g", "n", "nf"], ["c.g", "c.n", "c.nf"]
-    for suffix, n in (("", "n"), ("_f", "nf")):
-        for p in PERCENTILES:
-            positions.append(f"CAST(({n} - 1) * {p} AS INTEGER) + 1 AS at{suffix}{int(p * 100)}")
+    parts = ["COUNT(*) AS n", "SUM(f) AS nf"]
     for v in values:
-        totals += [f"SUM({v}) AS {v}_sum", f"SUM(CASE WHEN f = 1 THEN {v} END) AS {v}_f_sum"]
-        windows.append(f"w_{v} AS (PARTITION BY g ORDER BY {v} ROWS UNBOUNDED PRECEDING)")
-        # The rank among all rows and among the rows with f = 1, from one sort.
-        ranks.append(f"COUNT(*) OVER w_{v} AS {v}_ra, SUM(f) OVER w_{v} AS {v}_rf")
-        for suffix, n, rank, only in (("", "n", "ra", ""), ("_f", "nf", "rf", "r.f = 1 AND ")):
-            outer.append(f"{v}{suffix}_sum")
-            kept.append(f"c.{v}{suffix}_sum")
-            for p in PERCENTILES:
-                name, at = f"{v}{suffix}_p{int(p * 100)}", f"c.at{suffix}{int(p * 100)}"
-                rank_of = f"{only}r.{v}_{rank}"
-                picks += [f"MAX(CASE WHEN {rank_of} = {at} THEN r.{v} END) AS {name}_lo",
-                          f"MAX(CASE WHEN {rank_of} = {at} + 1 THEN r.{v} END) AS {name}_hi"]
-                hits.append(f"{rank_of} - {at} IN (0, 1)")
-                frac = f"(({n} - 1) * {p} - CAST(({n} - 1) * {p} AS INTEGER))"
-                outer.append(f"{name}_lo + (COALESCE({name}_hi, {name}_lo) - {name}_lo)"
-                             f" * {frac} AS {name}")
-    # CROSS JOIN keeps SQLite's loop order: the ranked rows stream past the few group
-    # totals; joined the other way round, SQLite would store and index all of them.
-    return (
-        f"SELECT {', '.join(outer)} FROM ("
-        f"SELECT {', '.join(kept)}, {', '.join(picks)}"
-        f" FROM (SELECT g, f, {', '.join(values)}, {', '.join(ranks)} FROM ({source}) s1"
-        f" WINDOW {', '.join(windows)}) r"
-        f" CROSS JOIN (SELECT *, {', '.join(positions)} FROM ("
-        f"SELECT g, {', '.join(totals)} FROM ({source}) s0 GROUP BY g) t) c"
-        f" WHERE r.g = c.g AND ({' OR '.join(hits)})"
-        f" GROUP BY {', '.join(kept)}) picked"
-    )
+        for suffix, where in (("", ""), ("_f", " FILTER (WHERE f = 1)")):
+            parts.append(f"SUM({v}){where} AS {v}{suffix}_sum")
+            parts += [f"{_percentile(v, p, d)}{where} AS {v}{suffix}_p{int(p * 100)}"
+                      for p in PERCENTILES]
+    if groups:
+        return " UNION ALL ".join(
+            f"SELECT '{g}' AS g, {', '.join(parts)} FROM ({source}) src WHERE g = '{g}'"
+            for g in groups)
+    return f"SELECT g, {', '.join(parts)} FROM ({source}) src GROUP BY g"
+
+
+def _percentile(v: str, p: float, d: str) -> str:
+    if d == "postgresql":
+        return f"percentile_cont({p}) WITHIN GROUP (ORDER BY {v})"
+    return f"percentile({v}, {p * 100:g})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -46,6 +47,19 @@ def run(host: str = "127.0.0.1", port: int = 8081, seed: int = 1,
     uvicorn.run(create_app(state or demo_state(seed)), host=host, port=port, log_level="warning")
 
 
+class _NotFromSimulator(logging.Filter):
+    """uvicorn decides per connection whether to log access by asking the process-wide
+    "uvicorn.access" logger for handlers. Once the app's own server (the demo) has set
+    that logger up, the simulator's requests were logged too, access tokens included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.threadName or not record.threadName.startswith(THREAD_PREFIX)
+
+
+THREAD_PREFIX = "simulator-"
+_QUIET = _NotFromSimulator()
+
+
 class SimulatorThread:
     """The simulator on a free 127.0.0.1 port in a daemon thread; a context manager.
 
@@ -66,9 +80,10 @@ class SimulatorThread:
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
                                 timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
+        logging.getLogger("uvicorn.access").addFilter(_QUIET)  # once: same filter object
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True,
-            name=f"simulator-{self.port}",
+            name=f"{THREAD_PREFIX}{self.port}",
         )
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 
@@ -146,3 +147,24 @@ def test_brands_get_x_shaped_tokens() -> None:
             own.state.brands["4242"], True)
     with pytest.raises(ValueError):
         SimState().add_brand("1", "x", access_token="not-shaped")
+
+
+def test_simulator_requests_stay_out_of_the_access_log_the_app_sets_up() -> None:
+    """In the demo the app's own uvicorn configures the shared access logger after the
+    simulator started; the simulator's requests (tokens in their query) must not show."""
+    access = logging.getLogger("uvicorn.access")
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    level = access.level
+    with SimulatorThread(seed=2) as sim:
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        try:
+            answer = requests.get(f"{sim.base_url}/2/users/me?access_token=secret", timeout=5)
+            access.info("%s - app request", "127.0.0.1")
+        finally:
+            access.removeHandler(handler)
+            access.setLevel(level)
+    assert answer.status_code in (200, 401)  # answered: the request reached the simulator
+    assert [r.getMessage() for r in seen] == ["127.0.0.1 - app request"]

@@ -68,8 +68,8 @@ def poll_due(session: Session, connector_for: Callable[[Account], Connector], *,
                 continue
             connector = connectors.get(account.id) or connector_for(account)
             connectors[account.id] = connector
-            poll_stream(session, account, cursor, connector, now=now, report=report,
-                        interval=_interval(account, default_interval))
+            _poll_guarded(session, account, cursor, connector, now=now, report=report,
+                          interval=_interval(account, default_interval))
         return report
     ids = [(account.id, cursor.id) for account, cursor in jobs]
     futures = [parallel.pool.submit(_poll_alone, parallel.sessions, connector_for, job,
@@ -123,22 +123,29 @@ def _poll_alone(sessions: sessionmaker[Session], connector_for: Callable[[Accoun
         account, cursor = session.get(Account, job[0]), session.get(Cursor, job[1])
         if account is None or cursor is None:
             return report  # removed since it was leased
-        try:
-            poll_stream(session, account, cursor, connector_for(account), now=now,
-                        report=report, interval=_interval(account, default_interval))
-        except SQLAlchemyError as exc:
-            # A database failure (a deadlock, a lost connection) must not take the
-            # other streams with it. The batch rolled back; the stream is released for
-            # the next cycle (if the database lets us, else its lease runs out).
-            name, stream = account.name, cursor.stream
-            session.rollback()
-            log.exception("polling %s/%s failed", name, stream)
-            report.errors.append(f"{name}/{stream}: database error: {type(exc).__name__}")
-            try:
-                _release(session, job[1])
-            except SQLAlchemyError:
-                session.rollback()
+        _poll_guarded(session, account, cursor, connector_for(account), now=now,
+                      report=report, interval=_interval(account, default_interval))
     return report
+
+
+def _poll_guarded(session: Session, account: Account, cursor: Cursor, connector: Connector, *,
+                  interval: timedelta, now: datetime, report: PollReport) -> None:
+    """poll_stream, with a database failure (a deadlock, a lost connection) reported
+    against this stream alone: the batch rolled back, and the stream is released for the
+    next cycle (if the database lets us, else its lease runs out) instead of the error
+    ending the cycle for the streams after it."""
+    name, stream, cursor_id = account.name, cursor.stream, cursor.id
+    try:
+        poll_stream(session, account, cursor, connector, now=now, report=report,
+                    interval=interval)
+    except SQLAlchemyError as exc:
+        session.rollback()
+        log.exception("polling %s/%s failed", name, stream)
+        report.errors.append(f"{name}/{stream}: database error: {type(exc).__name__}")
+        try:
+            _release(session, cursor_id)
+        except SQLAlchemyError:
+            session.rollback()
 
 
 def _lease(session: Session, cursor: Cursor, worker_id: str, now: datetime) -> bool:

@@ -124,9 +124,12 @@ def test_one_failing_account_does_not_stop_the_others(
         assert globex.needs_reconnect
 
 
+@pytest.mark.parametrize("at_once", [True, False], ids=["at-once", "one-by-one"])
 def test_a_database_failure_in_one_stream_is_reported_and_the_rest_go_on(
         sessions: sessionmaker[Session], sim: SimState, simulator: SimulatorThread,
-        box: CredentialBox, pool: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch) -> None:
+        box: CredentialBox, pool: ThreadPoolExecutor, monkeypatch: pytest.MonkeyPatch,
+        at_once: bool) -> None:
+    parallel = Parallel(pool, sessions) if at_once else None
     connect_brands(sessions, sim, simulator, box)
     for user_id, _ in BRANDS:
         sim.generate_mentions(user_id, 5)
@@ -140,7 +143,7 @@ def test_a_database_failure_in_one_stream_is_reported_and_the_rest_go_on(
     monkeypatch.setattr(poller, "ingest_batch", ingest_or_fail)
     with sessions() as s:
         report = poll_due(s, partial(make_connector, box=box, timeout=5), default_interval=60,
-                          parallel=Parallel(pool, sessions))
+                          parallel=parallel)
 
     assert report.new_messages == 10
     assert report.errors == ["@initech/mentions: database error: OperationalError"]
@@ -154,5 +157,5 @@ def test_a_database_failure_in_one_stream_is_reported_and_the_rest_go_on(
     monkeypatch.setattr(poller, "ingest_batch", real_ingest)
     with sessions() as s:
         again = poll_due(s, partial(make_connector, box=box, timeout=5), default_interval=60,
-                         force=True, parallel=Parallel(pool, sessions))
+                         force=True, parallel=parallel)
     assert (again.new_messages, again.errors) == (5, [])

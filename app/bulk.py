@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, Column, Table, bindparam, func, select, tuple_, update
 from sqlalchemy.engine import Connection, Dialect, Row
@@ -117,15 +118,15 @@ def _planned_now(bind: Connection) -> Iterator[None]:
     hundred keys reads the whole table on every batch. Inserts keep their prepared plans:
     they find conflicts through the unique index whatever the size."""
     dbapi = bind.connection.dbapi_connection
-    threshold = getattr(dbapi, "prepare_threshold", None)
-    if threshold is None:
+    if not isinstance(dbapi, psycopg.Connection) or dbapi.prepare_threshold is None:
         yield
         return
-    dbapi.prepare_threshold = None  # type: ignore[union-attr]
+    threshold = dbapi.prepare_threshold
+    dbapi.prepare_threshold = None
     try:
         yield
     finally:
-        dbapi.prepare_threshold = threshold  # type: ignore[union-attr]
+        dbapi.prepare_threshold = threshold
 
 
 # Keeps each statement's bound parameters well under SQLite's limit.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Annotated, Any
@@ -57,6 +59,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+@cache
 def sqlite_dbapi() -> ModuleType:
     """The SQLite driver: sqlean.py, the stdlib's sqlite3 API over a current SQLite with
     the `stats` extension. Reports need exact percentiles over a hundred thousand waits;
@@ -64,8 +67,9 @@ def sqlite_dbapi() -> ModuleType:
     rows with window functions instead took twice the time budget."""
     import sqlean  # type: ignore[import-untyped]
 
-    # Read when a connection opens; enables the extension for this process's connections.
-    sqlean.extensions.enable("stats")
+    # sqlean reads this when a connection opens. Set once, before any connection, and
+    # only this flag (sqlean.extensions.enable() would clear the others first).
+    os.environ["SQLEAN_ENABLE_STATS"] = "1"
     return sqlean  # type: ignore[no-any-return]
 
 
@@ -79,6 +83,8 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA synchronous=NORMAL")
+        # Reports need it; a connection without it should fail here, not in a report.
+        cur.execute("SELECT percentile(1, 50)")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -1,4 +1,4 @@
-"""The baseline: the same rows written with plain DBAPI executemany (sqlite3 / psycopg).
+"""The baseline: the same rows written with plain DBAPI executemany (sqlean's sqlite3 API, psycopg).
 
 No ORM and no SQLAlchemy Core. Per batch it issues what the real path issues, minus the
 lookups: upsert the batch's authors into contact, insert the new conversations, insert

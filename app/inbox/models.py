@@ -69,7 +69,8 @@ class Conversation(SQLModel, table=True):
         UniqueConstraint("account_id", "thread_kind", "external_thread_id"),
         Index("ix_conversation_status_waiting", "status", "waiting_since", "id"),
         Index("ix_conversation_status_last_message", "status", "last_message_at", "id"),
-        Index("ix_conversation_assignee_status", "assignee_id", "status"),
+        # One agent's or nobody's conversations, any status, in waiting order.
+        Index("ix_conversation_assignee_waiting", "assignee_id", "waiting_since", "id"),
         Index("ix_conversation_account_status", "account_id", "status"),
         Index("ix_conversation_team_status", "team_id", "status"),
         Index("ix_conversation_updated", "updated_at"),

@@ -62,6 +62,8 @@ def poll_due(session: Session, connector_for: Callable[[Account], Connector], *,
     if parallel is None or len(jobs) < 2:
         connectors: dict[int | None, Connector] = {}
         for account, cursor in jobs:
+            # After a stream's database error, these reads reload the objects: a database
+            # that stays down ends the cycle here, as every stream would fail alike.
             if account.needs_reconnect:
                 # An earlier stream of this cycle found the account disconnected.
                 _release(session, cursor.id)

@@ -63,8 +63,8 @@ def agent_table(session: Session, filters: Filters) -> list[AgentFigures]:
                           "s.end_us IS NOT NULL", "s.agent_id IS NOT NULL", *conds])
     source = (f"SELECT s.agent_id AS g, 1 AS f, s.wall_us AS wall, s.biz_us AS biz "
               f"FROM report_span s WHERE {where}")
-    for stats in session.execute(text(stats_sql(source, ("wall", "biz"), d)),
-                                 {**params, **p1}).mappings():
+    medians = stats_sql(source, ("wall", "biz"), d, percentiles=(0.5,), filtered=False)
+    for stats in session.execute(text(medians), {**params, **p1}).mappings():
         figures = row(int(stats["g"]))
         figures.first_responses = int(stats["n"])
         figures.first_response_median = round(float(stats["wall_p50"]) / US, 6)

@@ -60,11 +60,12 @@ def json_rows(param: str, columns: Sequence[str], d: str) -> str:
 PERCENTILES = (0.5, 0.9)
 
 
-def stats_sql(source: str, values: Sequence[str], d: str,
-              groups: Sequence[str] = ()) -> str:
-    """Per group `g` of `source`: count, sum, median and p90 of each value column, over
-    all rows and over the rows with f = 1 (names with `_f`): first responses are the
-    reply spans with f = 1, so one pass serves both.
+def stats_sql(source: str, values: Sequence[str], d: str, groups: Sequence[str] = (),
+              percentiles: Sequence[float] = PERCENTILES, filtered: bool = True) -> str:
+    """Per group `g` of `source`: count, sum and percentiles (median and p90 unless
+    told) of each value column, over all rows and, if `filtered`, over the rows with
+    f = 1 (names with `_f`): first responses are the reply spans with f = 1, so one pass
+    serves both. Each percentile sorts its rows: ask only for those used.
 
     Output columns: g, n, nf, then per value v: v_sum, v_p50, v_p90, v_f_sum, v_f_p50,
     v_f_p90. Values must not be null. `groups`, when the values of g are known constants,
@@ -74,14 +75,16 @@ def stats_sql(source: str, values: Sequence[str], d: str,
     Continuous percentiles (linear interpolation between the two nearest ranks): rank
     r = p * (n - 1) from 0, result = v[floor(r)] + (v[floor(r) + 1] - v[floor(r)]) *
     (r - floor(r)). PostgreSQL's percentile_cont and the `percentile` aggregate of
-    SQLite's stats extension (app/db.py) both compute exactly that.
+    SQLite's stats extension (app/db.py) both use that formula (in floating point: they
+    may differ in the last bits, far below the microsecond figures are rounded to).
     """
     parts = ["COUNT(*) AS n", "SUM(f) AS nf"]
+    subsets = (("", ""), ("_f", " FILTER (WHERE f = 1)"))[:2 if filtered else 1]
     for v in values:
-        for suffix, where in (("", ""), ("_f", " FILTER (WHERE f = 1)")):
+        for suffix, where in subsets:
             parts.append(f"SUM({v}){where} AS {v}{suffix}_sum")
             parts += [f"{_percentile(v, p, d)}{where} AS {v}{suffix}_p{int(p * 100)}"
-                      for p in PERCENTILES]
+                      for p in percentiles]
     if groups:
         return " UNION ALL ".join(
             f"SELECT '{g}' AS g, {', '.join(parts)} FROM ({source}) src WHERE g = '{g}'"

@@ -53,7 +53,8 @@ class _NotFromSimulator(logging.Filter):
     that logger up, the simulator's requests were logged too, access tokens included."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not record.threadName or not record.threadName.startswith(THREAD_PREFIX)
+        # The thread itself, not record.threadName (None when logging.logThreads is off).
+        return not threading.current_thread().name.startswith(THREAD_PREFIX)
 
 
 THREAD_PREFIX = "simulator-"
@@ -77,7 +78,9 @@ class SimulatorThread:
         # Binding here, before the thread starts, means the port is ours: no race for it.
         self._socket.bind((host, port))
         self.host, self.port = self._socket.getsockname()[:2]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False,
+        # log_config=None: uvicorn would otherwise reset the process's logging (the
+        # app's own access log included) when a simulator starts after the app.
+        config = uvicorn.Config(self.app, log_config=None, log_level=None, lifespan="off",
                                 timeout_graceful_shutdown=1)
         self._server = uvicorn.Server(config)
         logging.getLogger("uvicorn.access").addFilter(_QUIET)  # once: same filter object

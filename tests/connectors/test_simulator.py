@@ -149,22 +149,22 @@ def test_brands_get_x_shaped_tokens() -> None:
         SimState().add_brand("1", "x", access_token="not-shaped")
 
 
-def test_simulator_requests_stay_out_of_the_access_log_the_app_sets_up() -> None:
-    """In the demo the app's own uvicorn configures the shared access logger after the
-    simulator started; the simulator's requests (tokens in their query) must not show."""
+def test_simulator_stays_out_of_the_access_log_the_app_sets_up() -> None:
+    """In the demo the app's own uvicorn logs access; a simulator running beside it must
+    neither log its requests there (their query carries access tokens) nor reset it."""
     access = logging.getLogger("uvicorn.access")
     seen: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = seen.append  # type: ignore[method-assign]
     level = access.level
-    with SimulatorThread(seed=2) as sim:
-        access.addHandler(handler)
-        access.setLevel(logging.INFO)
-        try:
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        with SimulatorThread(seed=2) as sim:
             answer = requests.get(f"{sim.base_url}/2/users/me?access_token=secret", timeout=5)
             access.info("%s - app request", "127.0.0.1")
-        finally:
-            access.removeHandler(handler)
-            access.setLevel(level)
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
     assert answer.status_code in (200, 401)  # answered: the request reached the simulator
     assert [r.getMessage() for r in seen] == ["127.0.0.1 - app request"]

@@ -74,7 +74,6 @@ def test_update_and_select_by_key(session: Session) -> None:
     assert all(r["updated_at"].tzinfo is not None for r in found)
 
 
-
 def test_postgresql_plans_key_joins_on_every_call_and_keeps_inserts_prepared(
         fresh_db_url: Callable[[str], str]) -> None:
     """A join against a growing table must not keep the generic plan PostgreSQL made

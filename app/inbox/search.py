@@ -1,7 +1,9 @@
 """Full-text search over message text and contact names and handles.
 
 The migration "full text search" builds the indexes: on SQLite FTS5 tables kept in sync
-by triggers, on PostgreSQL GIN indexes on to_tsvector('simple', ...). Both split words
+by triggers, on PostgreSQL GIN indexes on to_tsvector('simple', ...) (for message text,
+since the migration "message text tsvector", on the stored column text_tsv that holds
+it, so that testing a message does not parse its text again). Both split words
 the same way, lower-case them, keep umlauts and do no stemming, so a query finds the
 same conversations on both stores.
 
@@ -35,6 +37,9 @@ _ALNUM = re.compile(r"[^\W_]+")
 # (see include_name).
 FTS_TABLES = ("message_fts", "contact_fts")
 FTS_INDEXES = ("ix_message_text_fts", "ix_contact_name_handle_fts")
+# PostgreSQL only (migration "message text tsvector"): the words of message.text.
+FTS_COLUMNS = {"message": ("text_tsv",)}
+_MESSAGE_WORDS = table("message", column("id"), column("conversation_id"), column("text_tsv"))
 # The same migration adds these for the inbox list; they belong in
 # Conversation.__table_args__ and leave this list once they are there.
 def matching_conversation_ids(session: Session, query: str) -> CompoundSelect:
@@ -108,11 +113,12 @@ def _sqlite_matches_many(session: Session, *rowids: Select[Any]) -> bool:
 def _postgres_matches_many(session: Session, terms: list[str]) -> bool:
     """Whether the planner expects WALK_FROM matches or more. Its guess for a prefix can
     fall back to a fixed default, so the guess for whole words counts as well."""
-    m, ct = aliased(Message), aliased(Contact)
+    m, ct = _MESSAGE_WORDS.alias("m"), aliased(Contact)
     total = 0
-    for table_id, document in ((m.id, m.text), (ct.id, _name_and_handle(ct))):
-        total += max(_estimated_rows(session, select(col(table_id)).where(
-            _matches(document, func.to_tsquery(_simple(), tsquery_text(terms, prefix)))))
+    for table_id, matches in ((m.c.id, lambda q: _words_match(m, q)),
+                              (col(ct.id), lambda q: _matches(_name_and_handle(ct), q))):
+        total += max(_estimated_rows(session, select(table_id).where(
+            matches(func.to_tsquery(_simple(), tsquery_text(terms, prefix)))))
             for prefix in (True, False))
     return total >= WALK_FROM["postgresql"]
 
@@ -167,6 +173,11 @@ def _matches(document: Any, tsquery: ColumnElement[Any]) -> ColumnElement[bool]:
     return func.to_tsvector(_simple(), document).op("@@", is_comparison=True)(tsquery)
 
 
+def _words_match(message: Any, tsquery: ColumnElement[Any]) -> ColumnElement[bool]:
+    """A message's stored words (text_tsv, the GIN-indexed column) against the query."""
+    return message.c.text_tsv.op("@@", is_comparison=True)(tsquery)  # type: ignore[no-any-return]
+
+
 def _name_and_handle(contact: Any) -> ColumnElement[str]:
     empty: ColumnElement[str] = literal_column("''")
     return (func.coalesce(contact.name, empty) + literal_column("' '")
@@ -175,20 +186,20 @@ def _name_and_handle(contact: Any) -> ColumnElement[str]:
 
 def _postgres(session: Session, terms: list[str]) -> CompoundSelect:
     tsquery = func.to_tsquery(_simple(), tsquery_text(terms))
-    m, ct = aliased(Message), aliased(Contact)
-    text_matches = _matches(col(m.text), tsquery)
+    m, ct = _MESSAGE_WORDS.alias("m"), aliased(Contact)
+    text_matches = _words_match(m, tsquery)
     contact_matches = _matches(_name_and_handle(ct), tsquery)
     if _postgres_matches_many(session, terms):
         # Per conversation of the list: its messages (by index) and its contact, tested
         # without the GIN indexes.
-        by_text = (select(col(m.conversation_id))
-                   .where(col(m.conversation_id) == col(Conversation.id), text_matches)
+        by_text = (select(m.c.conversation_id)
+                   .where(m.c.conversation_id == col(Conversation.id), text_matches)
                    .correlate(Conversation))
         by_contact = (select(col(Conversation.id)).select_from(ct)
                       .where(col(ct.id) == col(Conversation.contact_id), contact_matches)
                       .correlate(Conversation))
         return by_text.union_all(by_contact)
-    by_text = select(col(m.conversation_id)).where(text_matches).correlate(None)
+    by_text = select(m.c.conversation_id).where(text_matches).correlate(None)
     # The contacts as an array computed once: the planner then guesses a handful of rows
     # instead of its default for a prefix, and does not plan parallel workers (which cost
     # more to start than these few rows cost to read).
@@ -207,4 +218,6 @@ def include_name(name: str | None, type_: str, parent_names: Mapping[str, Any]) 
         return not any(name == t or name.startswith(f"{t}_") for t in FTS_TABLES)
     if type_ == "index":
         return name not in FTS_INDEXES
+    if type_ == "column":
+        return name not in FTS_COLUMNS.get(parent_names.get("table_name") or "", ())
     return True

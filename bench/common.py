@@ -83,6 +83,16 @@ def dbapi_connect(url: str) -> Any:
     return psycopg.connect(pg_dsn(url))
 
 
+def timed_call(sessions: Callable[[], Any], call: Callable[[Any], Any]) -> float:
+    """Seconds of one call on a fresh session, as a request has; rolled back after."""
+    with sessions() as session:
+        start = time.perf_counter()
+        call(session)
+        spent = time.perf_counter() - start
+        session.rollback()
+    return spent
+
+
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     """Wall-clock seconds of fn() and its result."""
     start = time.perf_counter()

@@ -22,7 +22,6 @@ import gc
 import json
 import random
 import statistics
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
@@ -51,6 +50,7 @@ from bench.common import (
     sqlite_path,
     sqlite_url,
     temp_dir,
+    timed_call,
 )
 from bench.inbox_data import RARE_WORD, UNIQUE_REF, Fixture, Spec
 from bench.inbox_explain import explain
@@ -177,11 +177,7 @@ def timed_rounds(factory: sessionmaker[Session], all_cases: list[Case], reps: in
         for case, spent in zip(all_cases, times, strict=True):
             if len(spent) >= MIN_REPS and sum(spent) > budget:
                 continue
-            with factory() as s:
-                start = time.perf_counter()
-                case.call(s)
-                spent.append(time.perf_counter() - start)
-                s.rollback()
+            spent.append(timed_call(factory, case.call))
     return times
 
 

@@ -47,6 +47,7 @@ from bench.common import (
     sqlite_url,
     temp_dir,
     timed,
+    timed_call,
 )
 from bench.inbox_explain import explain
 
@@ -222,11 +223,7 @@ def timed_calls(factory: sessionmaker[Session], case: Case, reps: int,
     times: list[float] = []
     deadline = time.perf_counter() + budget
     while len(times) < reps and (len(times) < MIN_REPS or time.perf_counter() < deadline):
-        with factory() as s:
-            start = time.perf_counter()
-            case.call(s)
-            times.append(time.perf_counter() - start)
-            s.rollback()
+        times.append(timed_call(factory, case.call))
     return times
 
 

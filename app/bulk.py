@@ -17,7 +17,7 @@ from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import JSON, Column, Table, bindparam, func, select, tuple_, update
+from sqlalchemy import JSON, Column, Table, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 from sqlalchemy.types import TypeEngine
@@ -28,29 +28,28 @@ from app.db import dialect_insert
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
                 conflict: Sequence[str], refresh: Sequence[str] = (),
+                touch: Sequence[str] = (),
                 returning: Sequence[str] = ()) -> list[tuple[Any, ...]]:
     """INSERT rows; a row clashing on `conflict` is skipped, or, when `refresh` names
     columns, updated with the new row's non-NULL values of those columns.
 
     Returns the `returning` columns of every row inserted or refreshed. All rows must
     have the same keys; with `refresh`, no two rows may share a `conflict` key.
+
+    With `touch` (columns such as updated_at, set from the new row), a clashing row is
+    only written when one of its `refresh` values changes: an unchanged row is left as
+    it is, no new row version, and its `returning` columns are still returned.
     """
     if not rows:
         return []
-    columns = tuple(rows[0])
+    if touch:
+        return _upsert_changed(session, table, rows, tuple(conflict), tuple(refresh),
+                               tuple(touch), tuple(returning))
     bind = session.connection()
     if bind.dialect.name == "postgresql":
-        # A plain statement: the Python-side column defaults Core would fill in are ours.
-        defaults = {c.name: _default(c) for c in table.columns
-                    if c.default is not None and c.name not in columns}
-        same = _same_in_every_row(columns, rows)
-        sql = _unnest_insert(table, (*columns, *defaults), (*same, *defaults),
-                             tuple(conflict), tuple(refresh), tuple(returning), bind.dialect)
-        params: dict[str, Any] = _arrays(table, [c for c in columns if c not in same], rows,
-                                         bind.dialect)
-        first = {**{c: rows[0][c] for c in same}, **defaults}
-        params.update({c: values[0] for c, values in _arrays(
-            table, list(first), [first], bind.dialect).items()})
+        columns, same, params = _insert_params(table, rows, bind.dialect)
+        sql = _unnest_insert(table, columns, same, tuple(conflict), tuple(refresh),
+                             tuple(returning), bind.dialect)
         result = bind.exec_driver_sql(sql, params)
         return _typed(table, returning, result.all(), bind.dialect) if returning else []
     stmt = dialect_insert(session, table)
@@ -66,6 +65,38 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         return [tuple(row) for row in session.execute(stmt, list(rows))]
     session.execute(stmt, list(rows))
     return []
+
+
+def _upsert_changed(session: Session, table: Table, rows: Sequence[Mapping[str, Any]],
+                    conflict: tuple[str, ...], refresh: tuple[str, ...],
+                    touch: tuple[str, ...], returning: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    wanted = (*returning, *(c for c in conflict if c not in returning))
+    bind = session.connection()
+    if bind.dialect.name == "postgresql":
+        columns, same, params = _insert_params(table, rows, bind.dialect)
+        sql = _unnest_upsert_changed(table, columns, same, conflict, refresh, touch, wanted,
+                                     bind.dialect)
+        got = _typed(table, wanted, bind.exec_driver_sql(sql, params).all(), bind.dialect)
+    else:
+        stmt = dialect_insert(session, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(conflict),
+            set_={**{c: func.coalesce(stmt.excluded[c], table.c[c]) for c in refresh},
+                  **{c: stmt.excluded[c] for c in touch}},
+            where=or_(*(table.c[c].is_distinct_from(func.coalesce(stmt.excluded[c], table.c[c]))
+                        for c in refresh)))
+        stmt = stmt.returning(*(table.c[c] for c in wanted))
+        got = [tuple(row) for row in session.execute(stmt, list(rows))]
+    # On SQLite the unchanged rows; on PostgreSQL only rows another transaction committed
+    # while the statement ran (its snapshot cannot see them): read them now.
+    at = [wanted.index(c) for c in conflict]
+    seen = {tuple(row[i] for i in at) for row in got}
+    missing = [{c: row[c] for c in conflict} for row in rows
+               if tuple(row[c] for c in conflict) not in seen]
+    if missing:
+        got.extend(tuple(found[c] for c in wanted)
+                   for found in select_rows(session, table, missing, wanted))
+    return [row[:len(returning)] for row in got]
 
 
 def update_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
@@ -157,6 +188,23 @@ def _default(column: Column[Any]) -> Any:
     raise ValueError(f"{column.table}.{column.name}: no value given and its default is SQL")
 
 
+def _insert_params(table: Table, rows: Sequence[Mapping[str, Any]], dialect: Dialect,
+                   ) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, Any]]:
+    """The columns to insert, those of them with one value for the batch, and the
+    statement's parameters: an array per varying column, one value per other column.
+
+    A plain statement: the Python-side column defaults Core would fill in are ours."""
+    given = tuple(rows[0])
+    defaults = {c.name: _default(c) for c in table.columns
+                if c.default is not None and c.name not in given}
+    same = _same_in_every_row(given, rows)
+    params: dict[str, Any] = _arrays(table, [c for c in given if c not in same], rows, dialect)
+    first = {**{c: rows[0][c] for c in same}, **defaults}
+    params.update({c: values[0] for c, values in _arrays(
+        table, list(first), [first], dialect).items()})
+    return (*given, *defaults), (*same, *defaults), params
+
+
 def _same_in_every_row(columns: Sequence[str],
                        rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """Columns with one value for the whole batch (the platform, the arrival time...):
@@ -182,6 +230,41 @@ def _unnest_insert(table: Table, columns: tuple[str, ...], same: tuple[str, ...]
     if returning:
         sql += " RETURNING " + ", ".join(f"{table.name}.{c}" for c in returning)
     return sql
+
+
+@lru_cache(maxsize=64)
+def _unnest_upsert_changed(table: Table, columns: tuple[str, ...], same: tuple[str, ...],
+                           conflict: tuple[str, ...], refresh: tuple[str, ...],
+                           touch: tuple[str, ...], wanted: tuple[str, ...],
+                           dialect: Dialect) -> str:
+    """One statement: insert new rows, write clashing rows whose refresh values change,
+    and return `wanted` for all of them, the untouched ones read through the unique
+    index. The statement gets prepared: OFFSET 0 keeps the LATERAL look-up a subquery
+    that is one index probe per key, where a join flattened from it could be cached
+    as a scan of every row of the platform, planned while the table was empty."""
+    t = table.name
+
+    def value(c: str) -> str:
+        return f"%({c})b::{_sql_type(table, c, dialect)}" if c in same else f"v.{c}"
+
+    varying = [c for c in columns if c not in same]
+    fresh = [f"coalesce(excluded.{c}, {t}.{c})" for c in refresh]
+    upsert = (f"INSERT INTO {t} ({', '.join(columns)}) SELECT "
+              f"{', '.join(value(c) for c in columns)} FROM v "
+              f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET "
+              + ", ".join([*(f"{c} = {e}" for c, e in zip(refresh, fresh, strict=True)),
+                           *(f"{c} = excluded.{c}" for c in touch)])
+              + f" WHERE ROW({', '.join(f'{t}.{c}' for c in refresh)}) IS DISTINCT FROM "
+              f"ROW({', '.join(fresh)}) RETURNING "
+              + ", ".join(f"{t}.{c}" for c in wanted))
+    kept = [c for c in wanted if c not in conflict]
+    return (f"WITH v AS (SELECT * FROM {_unnest(table, varying, dialect)}), w AS ({upsert}) "
+            f"SELECT {', '.join(wanted)} FROM w UNION ALL SELECT "
+            + ", ".join(f"k.{c}" if c in kept else f"{value(c)} AS {c}" for c in wanted)
+            + f" FROM v CROSS JOIN LATERAL (SELECT {', '.join(kept) or '1'} FROM {t} WHERE "
+            + " AND ".join(f"{t}.{c} = {value(c)}" for c in conflict)
+            + " OFFSET 0) k WHERE NOT EXISTS (SELECT FROM w WHERE "
+            + " AND ".join(f"w.{c} = {value(c)}" for c in conflict) + ")")
 
 
 @lru_cache(maxsize=64)

@@ -106,7 +106,7 @@ def _upsert_contacts(session: Session, messages: Sequence[InboundMessage],
     ]
     # A profile field the platform left out this time keeps its known value.
     stored = insert_rows(session, table, rows, conflict=["platform", "external_id"],
-                         refresh=[*PROFILE, "updated_at"],
+                         refresh=PROFILE, touch=["updated_at"],
                          returning=["id", "platform", "external_id"])
     return {(platform, ext): cid for cid, platform, ext in stored}
 

@@ -11,7 +11,13 @@ from sqlmodel import Session
 
 from app import migrate
 from app.accounts.models import Cursor
-from app.bulk import insert_rows, select_rows, update_rows
+from app.bulk import (
+    _insert_params,
+    _unnest_upsert_changed,
+    insert_rows,
+    select_rows,
+    update_rows,
+)
 from app.db import make_engine
 from app.inbox.models import Contact
 from tests import factories as f
@@ -46,6 +52,49 @@ def test_insert_skips_or_refreshes_clashing_rows_and_returns_what_it_wrote(
     assert stored == {"1": ("jane", "Jane D."), "2": ("bob", "Jane"), "3": ("carol", None)}
     ids = dict((ext, cid) for cid, ext in first)
     assert dict((ext, cid) for cid, ext in refreshed)["1"] == ids["1"]
+
+
+def test_touch_rewrites_only_rows_whose_values_change_and_returns_every_row(
+        session: Session) -> None:
+    first = insert_rows(session, CONTACTS, [contact_row("1", "jane"), contact_row("2", "bob"),
+                                            contact_row("3", "carol")],
+                        conflict=["platform", "external_id"], returning=["id", "external_id"])
+    ids = {ext: cid for cid, ext in first}
+    versions = _row_versions(session)
+    later = datetime(2026, 11, 3, tzinfo=UTC)
+
+    def at_later(ext: str, handle: str | None) -> dict[str, object]:
+        return {**contact_row(ext, handle), "updated_at": later}
+
+    # 1: same values; 2: a new handle; 3: handle left out (keeps "carol"); 4: new.
+    got = insert_rows(session, CONTACTS, [at_later("1", "jane"), at_later("2", "bobby"),
+                                          at_later("3", None), at_later("4", "dan")],
+                      conflict=["platform", "external_id"],
+                      refresh=["handle", "name"], touch=["updated_at"],
+                      returning=["id", "external_id"])
+
+    assert sorted(got, key=lambda row: row[1]) == [
+        (ids["1"], "1"), (ids["2"], "2"), (ids["3"], "3"), (got_id(got, "4"), "4")]
+    assert got_id(got, "4") not in ids.values()
+    session.expire_all()
+    stored = {c.external_id: (c.handle, c.updated_at) for c in session.scalars(select(Contact))}
+    assert stored == {"1": ("jane", WHEN), "2": ("bobby", later), "3": ("carol", WHEN),
+                      "4": ("dan", later)}
+    if versions:  # PostgreSQL: the unchanged rows were not written again
+        now = _row_versions(session)
+        assert [now[e] == versions[e] for e in ("1", "2", "3")] == [True, False, True]
+
+
+def got_id(rows: list[tuple[object, ...]], ext: str) -> object:
+    return next(cid for cid, e in rows if e == ext)
+
+
+def _row_versions(session: Session) -> dict[str, str]:
+    """Where each contact's row version lies (ctid) on PostgreSQL; {} on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return {}
+    rows = session.connection().exec_driver_sql("SELECT external_id, ctid::text FROM contact")
+    return dict(rows.all())
 
 
 def test_columns_left_out_take_their_model_defaults(session: Session) -> None:
@@ -96,5 +145,33 @@ def test_postgresql_plans_key_joins_on_every_call_and_keeps_inserts_prepared(
             assert not [s for s in prepared if s.startswith(("UPDATE", "SELECT contact"))]
             dbapi = session.connection().connection.dbapi_connection
             assert dbapi is not None and dbapi.prepare_threshold == 5  # restored after each
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_keeps_the_untouched_row_look_up_an_index_probe_in_a_cached_plan(
+        fresh_db_url: Callable[[str], str]) -> None:
+    """The touch statement is prepared after five runs; a generic plan made while the
+    table was empty must still find each untouched row through the unique index, not
+    read every contact of the platform."""
+    url = fresh_db_url("postgresql")
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            # The platform, one for the batch, goes as a single value: the shape whose
+            # flattened join PostgreSQL planned as a scan of the whole platform.
+            rows = [{"external_id": e, **contact_row(e, "h")} for e in ("1", "2")]
+            bind = session.connection()
+            columns, same, params = _insert_params(CONTACTS, rows, bind.dialect)
+            sql = _unnest_upsert_changed(CONTACTS, columns, same, ("platform", "external_id"),
+                                         ("handle", "name"), ("updated_at",),
+                                         ("id", "platform", "external_id"), bind.dialect)
+            bind.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+            plan = "\n".join(bind.exec_driver_sql("EXPLAIN " + sql, params).scalars())
+            probes = [line for line in plan.splitlines() if "Index Cond" in line
+                      and "external_id" in line and "platform" in line]
+            assert probes, plan
+            session.rollback()
     finally:
         engine.dispose()

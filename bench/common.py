@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -81,6 +82,37 @@ def dbapi_connect(url: str) -> Any:
         # The driver the app uses (app/db.py), so both sides run the same SQLite.
         return sqlite_dbapi().connect(sqlite_path(url), isolation_level=None)
     return psycopg.connect(pg_dsn(url))
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) each PostgreSQL process on this machine has used so
+    far, by pid; empty where /proc cannot tell (not Linux, or the server is elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    found: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile, or is not ours to read
+            continue
+        name, _, rest = text.partition(" (")[2].rpartition(") ")
+        if name == "postgres":
+            fields = rest.split()
+            found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+@contextmanager
+def postgres_cpu_spent(into: list[float]) -> Iterator[None]:
+    """Appends to `into` the CPU seconds PostgreSQL's processes spent inside the block
+    (backends that started inside it count from zero), or nothing where /proc cannot
+    tell. Server-wide: run it on a quiet machine."""
+    before = postgres_cpu()
+    try:
+        yield
+    finally:
+        after = postgres_cpu()
+        if before and after:
+            into.append(sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items()))
 
 
 def timed_call(sessions: Callable[[], Any], call: Callable[[Any], Any]) -> float:

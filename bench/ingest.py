@@ -25,7 +25,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
@@ -44,6 +44,7 @@ from bench.common import (
     DEFAULT_PG_ADMIN,
     dbapi_connect,
     log,
+    postgres_cpu_spent,
     postgres_database,
     postgres_problem,
     postgres_settings,
@@ -123,10 +124,23 @@ class Run:
     rows: dict[str, int] = field(default_factory=dict)
     digest: str = ""
     profiled: bool = False
+    server_cpu_seconds: float | None = None  # PostgreSQL's processes, where /proc tells
 
     @property
     def rate(self) -> float:
         return self.messages / self.seconds if self.seconds else 0.0
+
+    def cpu_per_batch_ms(self, batch: int) -> float | None:
+        """Milliseconds of CPU, this process's and the server's, per `batch` messages
+        stored: the cost that bounds the rate when every CPU is busy."""
+        if self.server_cpu_seconds is None or not self.messages:
+            return None
+        return (self.cpu_seconds + self.server_cpu_seconds) / self.messages * batch * 1000
+
+    def rate_bound(self, cpus: int) -> float | None:
+        """Messages/s this many CPUs could reach at this run's CPU cost, if kept busy."""
+        per_message = self.cpu_per_batch_ms(1)
+        return cpus * 1000 / per_message if per_message else None
 
 
 @dataclass
@@ -214,7 +228,8 @@ def run_real(url: str, work: Work, opts: Options, label: str) -> Run:
         factory = session_factory(engine)
         accounts = orm_accounts(factory)
         profiler = cProfile.Profile() if opts.profile else None
-        with profiler or nullcontext():
+        server: list[float] = []
+        with profiler or nullcontext(), server_cpu(url, server):
             watch = Stopwatch()
             written = ingest_real(factory, accounts, work.batches, watch,
                                   lambda: analyze(engine), opts.analyze_every)
@@ -222,8 +237,14 @@ def run_real(url: str, work: Work, opts: Options, label: str) -> Run:
         engine.dispose()
     if profiler and opts.profile:
         dump_profile(profiler, opts.profile / f"real-{label}.prof")
-    run = Run("real", written, watch.wall, watch.cpu, profiled=profiler is not None)
+    run = Run("real", written, watch.wall, watch.cpu, profiled=profiler is not None,
+              server_cpu_seconds=server[0] if server else None)
     return fingerprint(url, run)
+
+
+def server_cpu(url: str, into: list[float]) -> AbstractContextManager[None]:
+    """The server's CPU seconds, for PostgreSQL (SQLite's work is this process's)."""
+    return nullcontext() if url.startswith("sqlite") else postgres_cpu_spent(into)
 
 
 def run_parallel(url: str, work: Work, threads: int) -> Run:
@@ -237,13 +258,14 @@ def run_parallel(url: str, work: Work, threads: int) -> Run:
         streams: dict[tuple[str, str], list[StreamBatch]] = {}
         for batch in work.batches:
             streams.setdefault((batch.spec.account, batch.spec.stream), []).append(batch)
-        watch = Stopwatch()
-        with watch.lap(), ThreadPoolExecutor(threads) as pool:
+        watch, server = Stopwatch(), []
+        with server_cpu(url, server), watch.lap(), ThreadPoolExecutor(threads) as pool:
             written = sum(pool.map(lambda batches: ingest_real(
                 factory, accounts, batches, Stopwatch(), lambda: None, 0), streams.values()))
     finally:
         engine.dispose()
-    return fingerprint(url, Run("real-parallel", written, watch.wall, watch.cpu))
+    return fingerprint(url, Run("real-parallel", written, watch.wall, watch.cpu,
+                                server_cpu_seconds=server[0] if server else None))
 
 
 def orm_accounts(factory: sessionmaker[Session]) -> dict[str, Account]:
@@ -305,12 +327,13 @@ def run_raw(url: str, work: Work) -> Run:
         if sqlite:
             ingest_raw.sqlite_pragmas(conn)
         state = ingest_raw.create_accounts(conn, dialect, utcnow())
-        watch = Stopwatch()
-        with watch.lap():
+        watch, server = Stopwatch(), []
+        with server_cpu(url, server), watch.lap():
             written = ingest_raw.ingest(conn, dialect, state, work.batches, utcnow)
     finally:
         conn.close()
-    return fingerprint(url, Run("raw", written, watch.wall, watch.cpu))
+    return fingerprint(url, Run("raw", written, watch.wall, watch.cpu,
+                                server_cpu_seconds=server[0] if server else None))
 
 
 # --- checking that both wrote the same rows -------------------------------------------
@@ -412,7 +435,8 @@ def report_text(args: argparse.Namespace, work: Work, results: dict[str, DbResul
         f"batches, one commit each); seed {args.seed}"
         + (f"; ANALYZE every {args.analyze_every} batches" if args.analyze_every else ""),
         "",
-        f"{'database':<11} {'path':<16} {'seconds':>8} {'cpu s':>7} {'msg/s':>9}   rows stored",
+        f"{'database':<11} {'path':<16} {'seconds':>8} {'cpu s':>7} {'server s':>8} "
+        f"{'msg/s':>9}   rows stored",
     ]
     for res in results.values():
         for run in res.runs:
@@ -420,19 +444,21 @@ def report_text(args: argparse.Namespace, work: Work, results: dict[str, DbResul
                 run.path, f"real, {args.threads} at once")
             flag = " (under cProfile)" if run.profiled else ""
             rows = " / ".join(f"{n:,} {t}" for t, n in run.rows.items() if t != "cursors")
+            server = "-" if run.server_cpu_seconds is None else f"{run.server_cpu_seconds:.2f}"
             lines.append(f"{res.database:<11} {name:<16} {run.seconds:>8.2f} "
-                         f"{run.cpu_seconds:>7.2f} {run.rate:>9,.0f}   {rows}{flag}")
+                         f"{run.cpu_seconds:>7.2f} {server:>8} {run.rate:>9,.0f}   {rows}{flag}")
         same = "identical" if res.same_rows else "DIFFERENT"
         if len(res.parallel_rates) > 1:
             rates = " / ".join(f"{rate:,.0f}" for rate in res.parallel_rates)
-            lines.append(f"{res.database:<11} {'runs at once':<16} {'':>8} {'':>7} "
+            lines.append(f"{res.database:<11} {'runs at once':<16} {'':>8} {'':>7} {'':>8} "
                          f"{'':>9}   {rates} msg/s (run order); the median is judged")
         if res.parallel:
-            lines.append(f"{res.database:<11} {'at once':<16} {'':>8} {'':>7} "
+            lines.append(f"{res.database:<11} {'at once':<16} {'':>8} {'':>7} {'':>8} "
                          f"{res.parallel.rate / res.real.rate:>9.2f}x  the real path with "
                          f"{args.threads} streams at once, against one at a time")
-        lines.append(f"{res.database:<11} {'real/raw':<16} {'':>8} {'':>7} {res.ratio:>9.3f}"
-                     f"   stored rows of both paths: {same}")
+        lines.append(f"{res.database:<11} {'real/raw':<16} {'':>8} {'':>7} {'':>8} "
+                     f"{res.ratio:>9.3f}   stored rows of both paths: {same}")
+        lines += cpu_budget_lines(res, args.batch)
     lines += ["", "targets:"]
     for goal in goals:
         verdict = {True: "MET", False: "MISSED", None: "not measured"}[goal.met]
@@ -443,11 +469,32 @@ def report_text(args: argparse.Namespace, work: Work, results: dict[str, DbResul
     return "\n".join(lines)
 
 
+def cpu_budget_lines(res: DbResult, batch: int) -> list[str]:
+    """Where the server's CPU is counted: the cost of a batch, and the rate this
+    machine's CPUs could reach at that cost if every one of them were kept busy."""
+    cpus = os.cpu_count() or 1
+    lines = []
+    for run in res.runs:
+        cost, bound = run.cpu_per_batch_ms(batch), run.rate_bound(cpus)
+        if cost is None or bound is None or run.server_cpu_seconds is None:
+            continue
+        name = {"real": "real path", "raw": "raw DBAPI"}.get(run.path, "real, at once")
+        app = run.cpu_seconds / run.messages * batch * 1000
+        server = run.server_cpu_seconds / run.messages * batch * 1000
+        lines.append(f"{res.database:<11} {'cpu/' + str(batch) + ' msgs':<16} "
+                     f"{name}: {app:.1f} ms here + {server:.1f} ms server = {cost:.1f} ms;"
+                     f" {cpus} CPUs kept busy at that cost: {bound:,.0f} msg/s at most")
+    return lines
+
+
 def report_json(args: argparse.Namespace, work: Work, results: dict[str, DbResult],
                 goals: list[Target], notes: list[str]) -> str:
     def run_dict(run: Run) -> dict[str, Any]:
         return {"messages": run.messages, "seconds": round(run.seconds, 4),
                 "cpu_seconds": round(run.cpu_seconds, 4),
+                "server_cpu_seconds": None if run.server_cpu_seconds is None
+                else round(run.server_cpu_seconds, 4),
+                "cpu_ms_per_batch": run.cpu_per_batch_ms(args.batch),
                 "messages_per_s": round(run.rate, 1), "rows": run.rows,
                 "digest": run.digest, "profiled": run.profiled}
 

@@ -1,0 +1,80 @@
+"""The inbox list filtered by a tag: both ways of reading it (see service.TAG_WALK_FROM)
+give the same conversations in the same order, page after page."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+from app.inbox import service
+from app.inbox.models import ConversationTag, Tag
+from app.inbox.service import ConversationFilter, Sort, count_conversations, list_conversations
+from app.ingest.service import ingest_batch
+from tests import factories as f
+
+
+@pytest.fixture(params=["collect", "walk"])
+def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(service, "TAG_WALK_FROM", 1 if request.param == "walk" else 10**9)
+    return str(request.param)
+
+
+@pytest.fixture
+def tagged(session: Session) -> tuple[int, list[str]]:
+    """Twelve threads, every third one answered; threads 0, 2, 3, 5, 6, 9 and 11 carry
+    the tag. Returns the tag's id and every thread in the order the inbox lists them."""
+    acc = f.account(session)
+    messages = []
+    for i in range(12):
+        messages.append(f.inbound(f"question {i}", minutes=i, thread=f"t{i}", author=str(i)))
+        if i % 3 == 0:
+            messages.append(f.inbound("answer", minutes=20 + i, thread=f"t{i}", is_own=True))
+    result = ingest_batch(session, account=acc, stream="mentions", messages=messages,
+                          cursor=None)
+    session.commit()
+    tag = Tag(name="refund")
+    session.add(tag)
+    session.flush()
+    assert tag.id is not None
+    ids = {c.external_thread_id: c.id for c, _, _ in list_conversations(
+        session, filters=ConversationFilter(), limit=50).items}
+    assert sorted(ids.values()) == sorted(result.conversation_ids)
+    for i in (0, 2, 3, 5, 6, 9, 11):
+        session.add(ConversationTag(conversation_id=ids[f"t{i}"], tag_id=tag.id))
+    session.commit()
+    waiting = [f"t{i}" for i in range(12) if i % 3]  # longest waiting first
+    answered = [f"t{i}" for i in (9, 6, 3, 0)]  # then the answered ones, newest first
+    return tag.id, waiting + answered
+
+
+def pages(session: Session, filters: ConversationFilter, sort: Sort) -> list[str]:
+    threads: list[str] = []
+    cursor = None
+    while True:
+        page = list_conversations(session, filters=filters, sort=sort, limit=2, cursor=cursor)
+        threads += [conv.external_thread_id for conv, _, _ in page.items]
+        if page.next_cursor is None:
+            return threads
+        cursor = page.next_cursor
+
+
+def test_tag_list_pages_in_inbox_order(session: Session, tagged: tuple[int, list[str]],
+                                       strategy: str) -> None:
+    tag_id, order = tagged
+    with_tag = {"t0", "t2", "t3", "t5", "t6", "t9", "t11"}
+    assert pages(session, ConversationFilter(tag_id=tag_id), Sort.WAITING) == [
+        t for t in order if t in with_tag]
+    assert pages(session, ConversationFilter(tag_id=tag_id), Sort.NEWEST) == [
+        "t9", "t6", "t3", "t0", "t11", "t5", "t2"]  # answers came after every question
+    assert count_conversations(session, ConversationFilter(tag_id=tag_id)) == 7
+
+
+def test_tag_with_other_filters_and_an_unused_tag(session: Session,
+                                                  tagged: tuple[int, list[str]],
+                                                  strategy: str) -> None:
+    tag_id, _ = tagged
+    assert pages(session, ConversationFilter(tag_id=tag_id, q="question"), Sort.WAITING) == [
+        "t2", "t5", "t11", "t9", "t6", "t3", "t0"]
+    assert pages(session, ConversationFilter(tag_id=tag_id, status="resolved"),
+                 Sort.WAITING) == []
+    assert pages(session, ConversationFilter(tag_id=tag_id + 1), Sort.WAITING) == []

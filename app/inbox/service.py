@@ -117,35 +117,14 @@ def _filtered(session: Session, filters: ConversationFilter,
         q = q.where(Conversation.escalated_at.is_not(None))  # type: ignore[union-attr]
     if filters.tag_id is not None:
         q = q.where(Conversation.id.in_(  # type: ignore[union-attr]
-            _tagged(session, filters.tag_id, walk=rows)))
+            select(ConversationTag.conversation_id).where(ConversationTag.tag_id == filters.tag_id)
+        ))
     if filters.q:
         from app.inbox.search import matching_conversation_ids
 
         q = q.where(Conversation.id.in_(  # type: ignore[union-attr]
             matching_conversation_ids(session, filters.q)))
     return q
-
-
-# A tag with this many conversations or more is tested while walking the list's order
-# (SQLite). SQLite otherwise reads every conversation with the tag and sorts them: about
-# 5 us each, 20-30 ms for 4,000 of 250,000. The walk probes the tag's primary key for
-# each conversation in list order until the page is full: cheap when the tag is common,
-# slow for a rare one (a page of a tag on 1 in 1,000 conversations walks 50,000). Near
-# 2,000 of 250,000 the two cost the same. PostgreSQL chooses between them by itself.
-TAG_WALK_FROM = 2_000
-
-
-def _tagged(session: Session, tag_id: int, *, walk: bool) -> Select[Any]:
-    """The ids of the conversations with the tag, for `Conversation.id.in_(...)`; with
-    `walk`, correlated to the outer conversation row when the tag is common (SQLite)."""
-    members = select(ConversationTag.conversation_id).where(ConversationTag.tag_id == tag_id)
-    if not walk or session.get_bind().dialect.name != "sqlite":
-        return members
-    counted = select(func.count()).select_from(members.limit(TAG_WALK_FROM).subquery())
-    if (session.scalar(counted) or 0) < TAG_WALK_FROM:
-        return members
-    return (members.where(ConversationTag.conversation_id == Conversation.id)
-            .correlate(Conversation))
 
 
 def _run_query(base: Select[Any], phase: int, after: tuple[datetime, int] | None,

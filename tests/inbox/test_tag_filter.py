@@ -1,22 +1,15 @@
-"""The inbox list filtered by a tag: both ways of reading it (see service.TAG_WALK_FROM)
-give the same conversations in the same order, page after page."""
+"""The inbox list filtered by a tag: the tagged conversations in inbox order, page after
+page, with other filters, and counted."""
 
 from __future__ import annotations
 
 import pytest
 from sqlmodel import Session
 
-from app.inbox import service
 from app.inbox.models import ConversationTag, Tag
 from app.inbox.service import ConversationFilter, Sort, count_conversations, list_conversations
 from app.ingest.service import ingest_batch
 from tests import factories as f
-
-
-@pytest.fixture(params=["collect", "walk"])
-def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(service, "TAG_WALK_FROM", 1 if request.param == "walk" else 10**9)
-    return str(request.param)
 
 
 @pytest.fixture
@@ -58,8 +51,8 @@ def pages(session: Session, filters: ConversationFilter, sort: Sort) -> list[str
         cursor = page.next_cursor
 
 
-def test_tag_list_pages_in_inbox_order(session: Session, tagged: tuple[int, list[str]],
-                                       strategy: str) -> None:
+def test_tag_list_pages_in_inbox_order(session: Session,
+                                       tagged: tuple[int, list[str]]) -> None:
     tag_id, order = tagged
     with_tag = {"t0", "t2", "t3", "t5", "t6", "t9", "t11"}
     assert pages(session, ConversationFilter(tag_id=tag_id), Sort.WAITING) == [
@@ -70,8 +63,7 @@ def test_tag_list_pages_in_inbox_order(session: Session, tagged: tuple[int, list
 
 
 def test_tag_with_other_filters_and_an_unused_tag(session: Session,
-                                                  tagged: tuple[int, list[str]],
-                                                  strategy: str) -> None:
+                                                  tagged: tuple[int, list[str]]) -> None:
     tag_id, _ = tagged
     assert pages(session, ConversationFilter(tag_id=tag_id, q="question"), Sort.WAITING) == [
         "t2", "t5", "t11", "t9", "t6", "t3", "t0"]

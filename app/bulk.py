@@ -70,6 +70,8 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
 def _upsert_changed(session: Session, table: Table, rows: Sequence[Mapping[str, Any]],
                     conflict: tuple[str, ...], refresh: tuple[str, ...],
                     touch: tuple[str, ...], returning: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    if not refresh or set(touch) & set(refresh):
+        raise ValueError("touch needs refresh columns, and no column in both")
     wanted = (*returning, *(c for c in conflict if c not in returning))
     bind = session.connection()
     if bind.dialect.name == "postgresql":
@@ -88,15 +90,17 @@ def _upsert_changed(session: Session, table: Table, rows: Sequence[Mapping[str, 
         stmt = stmt.returning(*(table.c[c] for c in wanted))
         got = [tuple(row) for row in session.execute(stmt, list(rows))]
     # On SQLite the unchanged rows; on PostgreSQL only rows another transaction committed
-    # while the statement ran (its snapshot cannot see them): read them now.
+    # while the statement ran (its snapshot cannot see them): read them now. Rows are
+    # told apart by their keys as stored, so none comes back twice.
     at = [wanted.index(c) for c in conflict]
-    seen = {tuple(row[i] for i in at) for row in got}
+    by_key = {tuple(row[i] for i in at): row for row in got}
     missing = [{c: row[c] for c in conflict} for row in rows
-               if tuple(row[c] for c in conflict) not in seen]
+               if tuple(row[c] for c in conflict) not in by_key]
     if missing:
-        got.extend(tuple(found[c] for c in wanted)
-                   for found in select_rows(session, table, missing, wanted))
-    return [row[:len(returning)] for row in got]
+        for found in select_rows(session, table, missing, wanted):
+            row = tuple(found[c] for c in wanted)
+            by_key.setdefault(tuple(row[i] for i in at), row)
+    return [row[:len(returning)] for row in by_key.values()]
 
 
 def update_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,

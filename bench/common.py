@@ -86,7 +86,9 @@ def dbapi_connect(url: str) -> Any:
 
 def postgres_cpu() -> dict[int, float]:
     """CPU seconds (user + system) each PostgreSQL process on this machine has used so
-    far, by pid; empty where /proc cannot tell (not Linux, or the server is elsewhere)."""
+    far, by pid, with what its ended children used (so the postmaster carries the
+    backends and workers that exited); empty where /proc cannot tell (not Linux, or the
+    server is elsewhere)."""
     tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     found: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -97,7 +99,7 @@ def postgres_cpu() -> dict[int, float]:
         name, _, rest = text.partition(" (")[2].rpartition(") ")
         if name == "postgres":
             fields = rest.split()
-            found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
+            found[int(stat.parent.name)] = sum(int(f) for f in fields[11:15]) / tick
     return found
 
 
@@ -113,6 +115,13 @@ def postgres_cpu_spent(into: list[float]) -> Iterator[None]:
         after = postgres_cpu()
         if before and after:
             into.append(sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items()))
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (affinity), else the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def timed_call(sessions: Callable[[], Any], call: Callable[[Any], Any]) -> float:

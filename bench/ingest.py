@@ -51,6 +51,7 @@ from bench.common import (
     sqlite_url,
     temp_dir,
     timed,
+    usable_cpus,
 )
 from bench.ingest_data import ACCOUNTS, StreamBatch, batches, generate
 
@@ -472,11 +473,11 @@ def report_text(args: argparse.Namespace, work: Work, results: dict[str, DbResul
 def cpu_budget_lines(res: DbResult, batch: int) -> list[str]:
     """Where the server's CPU is counted: the cost of a batch, and the rate this
     machine's CPUs could reach at that cost if every one of them were kept busy."""
-    cpus = os.cpu_count() or 1
+    cpus = usable_cpus()
     lines = []
     for run in res.runs:
         cost, bound = run.cpu_per_batch_ms(batch), run.rate_bound(cpus)
-        if cost is None or bound is None or run.server_cpu_seconds is None:
+        if cost is None or bound is None or run.server_cpu_seconds is None or run.profiled:
             continue
         name = {"real": "real path", "raw": "raw DBAPI"}.get(run.path, "real, at once")
         app = run.cpu_seconds / run.messages * batch * 1000
@@ -546,6 +547,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             notes += postgres_notes(args.pg_url)
     if args.profile:
         notes.append("the real path ran under cProfile: its rate is not comparable")
+    if args.analyze_every and "postgresql" in results:
+        notes.append("the server CPU of the one-stream real path includes its ANALYZEs")
     notes.append(load_note(load_at_start))
     goals = targets(results)
     report = report_json if args.json else report_text

@@ -36,6 +36,9 @@ SQL_CONTACT = (
     " ON CONFLICT (platform, external_id) DO UPDATE SET "
     + ", ".join(f"{f} = coalesce(excluded.{f}, contact.{f})" for f in CONTACT_FIELDS)
     + ", updated_at = excluded.updated_at"
+    # As the real path: a contact is written again only when its profile changes.
+    + " WHERE " + " OR ".join(f"contact.{f} IS DISTINCT FROM coalesce(excluded.{f}, contact.{f})"
+                              for f in CONTACT_FIELDS)
 )
 SQL_CONVERSATION = (
     "INSERT INTO conversation (id, account_id, platform, thread_kind, external_thread_id,"

@@ -3,13 +3,15 @@ must store and return the same things."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from app import migrate
+from app import bulk, migrate
 from app.accounts.models import Cursor
 from app.bulk import (
     _insert_params,
@@ -55,7 +57,7 @@ def test_insert_skips_or_refreshes_clashing_rows_and_returns_what_it_wrote(
 
 
 def test_touch_rewrites_only_rows_whose_values_change_and_returns_every_row(
-        session: Session) -> None:
+        session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     first = insert_rows(session, CONTACTS, [contact_row("1", "jane"), contact_row("2", "bob"),
                                             contact_row("3", "carol")],
                         conflict=["platform", "external_id"], returning=["id", "external_id"])
@@ -65,6 +67,13 @@ def test_touch_rewrites_only_rows_whose_values_change_and_returns_every_row(
 
     def at_later(ext: str, handle: str | None) -> dict[str, object]:
         return {**contact_row(ext, handle), "updated_at": later}
+
+    if versions:
+        # PostgreSQL returns the untouched rows from the one statement: reading them
+        # again afterwards is only for rows another transaction committed meanwhile.
+        def no_second_read(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the statement left rows out")
+        monkeypatch.setattr(bulk, "select_rows", no_second_read)
 
     # 1: same values; 2: a new handle; 3: handle left out (keeps "carol"); 4: new.
     got = insert_rows(session, CONTACTS, [at_later("1", "jane"), at_later("2", "bobby"),
@@ -83,6 +92,20 @@ def test_touch_rewrites_only_rows_whose_values_change_and_returns_every_row(
     if versions:  # PostgreSQL: the unchanged rows were not written again
         now = _row_versions(session)
         assert [now[e] == versions[e] for e in ("1", "2", "3")] == [True, False, True]
+
+
+def test_touch_returns_each_row_once_and_refuses_unclear_columns(session: Session) -> None:
+    insert_rows(session, CONTACTS, [contact_row("5", "eve")],
+                conflict=["platform", "external_id"])
+    # A key given as a number for a text column is stored as text: still one row back.
+    got = insert_rows(session, CONTACTS, [{**contact_row("5", "eve"), "external_id": 5}],
+                      conflict=["platform", "external_id"], refresh=["handle"],
+                      touch=["updated_at"], returning=["id"])
+    assert len(got) == 1
+    for refresh, touch in (((), ("updated_at",)), (("handle",), ("handle",))):
+        with pytest.raises(ValueError, match="touch"):
+            insert_rows(session, CONTACTS, [contact_row("6", "x")],
+                        conflict=["platform", "external_id"], refresh=refresh, touch=touch)
 
 
 def got_id(rows: list[tuple[object, ...]], ext: str) -> object:
@@ -167,11 +190,28 @@ def test_postgresql_keeps_the_untouched_row_look_up_an_index_probe_in_a_cached_p
             sql = _unnest_upsert_changed(CONTACTS, columns, same, ("platform", "external_id"),
                                          ("handle", "name"), ("updated_at",),
                                          ("id", "platform", "external_id"), bind.dialect)
+            # As psycopg prepares it: numbered parameters, typed by the statement's casts.
+            names = list(dict.fromkeys(re.findall(r"%\((\w+)\)b", sql)))
+            for number, name in enumerate(names, start=1):
+                sql = sql.replace(f"%({name})b", f"${number}")
+            bind.exec_driver_sql(f"PREPARE touch_plan AS {sql}")
             bind.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-            plan = "\n".join(bind.exec_driver_sql("EXPLAIN " + sql, params).scalars())
+            args = ", ".join(_literal(params[name]) for name in names)
+            plan = "\n".join(bind.exec_driver_sql(
+                f"EXPLAIN EXECUTE touch_plan({args})").scalars())
+            assert re.search(r"\$\d", plan), plan  # generic: parameters stay unknown
             probes = [line for line in plan.splitlines() if "Index Cond" in line
                       and "external_id" in line and "platform" in line]
             assert probes, plan
             session.rollback()
     finally:
         engine.dispose()
+
+
+def _literal(value: object) -> str:
+    """A quoted SQL literal of this test's simple values (text, times, lists of text)."""
+    if isinstance(value, list):
+        return "'{" + ",".join(str(v) for v in value) + "}'"
+    if isinstance(value, datetime):
+        return f"'{value.isoformat()}'"
+    return f"'{value}'"

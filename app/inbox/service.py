@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.sql import Select
 from sqlmodel import Session
 
@@ -83,13 +83,54 @@ def list_conversations(session: Session, *, filters: ConversationFilter,
         if ph < phase:
             continue
         want = limit + 1 - len(items)
-        rows = session.execute(_run_query(base, ph, after if ph == phase else None, want)).all()
+        start = after if ph == phase else None
+        rows = _tag_window(session, filters, ph, start, want)
+        if rows is None:
+            rows = session.execute(_run_query(base, ph, start, want)).all()
         items.extend((ph, row) for row in rows)
         if len(items) > limit:
             break
     page, more = items[:limit], len(items) > limit
     next_cursor = _encode(*page[-1]) if more and page else None
     return Page(items=[tuple(row) for _, row in page], next_cursor=next_cursor)  # type: ignore[misc]
+
+
+# SQLite answers a tag filter by reading every conversation with the tag and sorting
+# them: 20-30 ms for a tag on 4,000 of 250,000 conversations on a slow machine. The
+# waiting run is read along its order index, so for it the next TAG_WINDOW conversations
+# in list order are looked at first and the tag tested on each. When the page fills
+# from them, nothing else is read; when it does not, the usual query follows, at most
+# TAG_WINDOW index steps later than it would have run (about 9 ms on that machine), so
+# a tag on fewer than TAG_SMALL conversations, quick to read whole, skips the window.
+TAG_WINDOW = 2_000
+TAG_SMALL = 1_000
+
+
+def _tag_window(session: Session, filters: ConversationFilter, phase: int,
+                after: tuple[datetime, int] | None, want: int) -> list[Any] | None:
+    """The waiting run's next `want` rows with the tag, if the window holds them (or
+    holds the rest of the run); None when the run must be read the usual way."""
+    if (phase != 0 or filters.tag_id is None or filters.q
+            or session.get_bind().dialect.name != "sqlite"):
+        return None
+    members = select(ConversationTag.conversation_id).where(
+        ConversationTag.tag_id == filters.tag_id).limit(TAG_SMALL)
+    if (session.scalar(select(func.count()).select_from(members.subquery())) or 0) < TAG_SMALL:
+        return None
+    untagged = replace(filters, tag_id=None)
+    window = _run_query(_filtered(session, untagged, rows=False), phase, after,
+                        TAG_WINDOW).subquery()
+    has_tag = exists().where(ConversationTag.conversation_id == window.c.id,
+                             ConversationTag.tag_id == filters.tag_id)
+    seen = session.execute(select(window.c.id, has_tag)).all()
+    matched = [cid for cid, tagged in seen if tagged]
+    if len(matched) < want and len(seen) == TAG_WINDOW:
+        return None  # more of the run lies beyond the window
+    if not matched:
+        return []
+    # The window is the head of the run in order, so its first matches are the run's.
+    base = _filtered(session, untagged).where(Conversation.id.in_(matched))  # type: ignore[union-attr]
+    return list(session.execute(_run_query(base, phase, after, want)).all())
 
 
 def _filtered(session: Session, filters: ConversationFilter,

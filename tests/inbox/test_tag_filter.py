@@ -1,15 +1,26 @@
 """The inbox list filtered by a tag: the tagged conversations in inbox order, page after
-page, with other filters, and counted."""
+page, with other filters, and counted; on SQLite whether the waiting run's page fills from
+the window of conversations looked at first (service.TAG_WINDOW) or not."""
 
 from __future__ import annotations
 
 import pytest
 from sqlmodel import Session
 
+from app.inbox import service
 from app.inbox.models import ConversationTag, Tag
 from app.inbox.service import ConversationFilter, Sort, count_conversations, list_conversations
 from app.ingest.service import ingest_batch
 from tests import factories as f
+
+
+@pytest.fixture(autouse=True, params=[1, 3, 2_000])
+def window(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """1: every page falls back to reading the tag whole; 3: some pages fill from the
+    window and some do not; 2,000: the window holds the whole run."""
+    monkeypatch.setattr(service, "TAG_WINDOW", request.param)
+    monkeypatch.setattr(service, "TAG_SMALL", 1)  # this test's tag is small
+    return int(request.param)
 
 
 @pytest.fixture
@@ -70,3 +81,14 @@ def test_tag_with_other_filters_and_an_unused_tag(session: Session,
     assert pages(session, ConversationFilter(tag_id=tag_id, status="resolved"),
                  Sort.WAITING) == []
     assert pages(session, ConversationFilter(tag_id=tag_id + 1), Sort.WAITING) == []
+
+
+def test_a_small_tag_is_read_whole(session: Session, tagged: tuple[int, list[str]],
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    tag_id, order = tagged
+    monkeypatch.setattr(service, "TAG_SMALL", 8)  # the tag is on 7 conversations
+    windows: list[object] = []
+    real = service._tag_window
+    monkeypatch.setattr(service, "_tag_window", lambda *a: windows.append(real(*a)))
+    assert len(pages(session, ConversationFilter(tag_id=tag_id), Sort.WAITING)) == 7
+    assert windows and all(w is None for w in windows)

@@ -122,9 +122,9 @@ def _tag_window(session: Session, filters: ConversationFilter, phase: int,
                         TAG_WINDOW).subquery()
     has_tag = exists().where(ConversationTag.conversation_id == window.c.id,
                              ConversationTag.tag_id == filters.tag_id)
-    seen = session.execute(select(window.c.id, has_tag)).all()
-    matched = [cid for cid, tagged in seen if tagged]
-    if len(matched) < want and len(seen) == TAG_WINDOW:
+    matched = list(session.scalars(select(window.c.id).where(has_tag)))
+    if len(matched) < want and session.scalar(
+            select(func.count()).select_from(window)) == TAG_WINDOW:
         return None  # more of the run lies beyond the window
     if not matched:
         return []

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.base_model import json_field, now_field, short_text, timestamp
@@ -64,6 +64,10 @@ class Contact(SQLModel, table=True):
     updated_at: datetime = now_field()
 
 
+HAS_TEAM = "team_id IS NOT NULL"
+ESCALATED = "escalated_at IS NOT NULL"
+
+
 class Conversation(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("account_id", "thread_kind", "external_thread_id"),
@@ -72,9 +76,13 @@ class Conversation(SQLModel, table=True):
         # One agent's or nobody's conversations, any status, in waiting order.
         Index("ix_conversation_assignee_waiting", "assignee_id", "waiting_since", "id"),
         Index("ix_conversation_account_status", "account_id", "status"),
-        Index("ix_conversation_team_status", "team_id", "status"),
+        # Partial: only rows the lists read through them, so the many conversation
+        # updates of ingest write no entries into them (migration 3d7e1f0a9c52).
+        Index("ix_conversation_team_status", "team_id", "status",
+              sqlite_where=text(HAS_TEAM), postgresql_where=text(HAS_TEAM)),
         Index("ix_conversation_updated", "updated_at"),
-        Index("ix_conversation_escalated", "escalated_at", "id"),
+        Index("ix_conversation_escalated", "escalated_at", "id",
+              sqlite_where=text(ESCALATED), postgresql_where=text(ESCALATED)),
         # Lists without a status filter, and "Unassigned" / "Mine" (bench/inbox.py).
         Index("ix_conversation_waiting", "waiting_since", "id"),
         Index("ix_conversation_last_message", "last_message_at", "id"),

@@ -172,13 +172,23 @@ def _run_query(base: Select[Any], phase: int, after: tuple[datetime, int] | None
                limit: int) -> Select[Any]:
     key, ascending, condition = _runs()[phase]
     cid = Conversation.id
-    q = base if condition is None else base.where(condition)
+    q = base if condition is None else _where_once(base, condition)
     if after:
         beyond = (key > after[0]) if ascending else (key < after[0])
         tie = (cid > after[1]) if ascending else (cid < after[1])  # type: ignore[operator]
         q = q.where(or_(beyond, and_(key == after[0], tie)))
     order = (key.asc(), cid.asc()) if ascending else (key.desc(), cid.desc())  # type: ignore[union-attr]
     return q.order_by(*order).limit(limit)
+
+
+def _where_once(q: Select[Any], condition: Any) -> Select[Any]:
+    """Add `condition` unless the query has it already (the Escalated filter and the
+    escalated sort both ask for it). PostgreSQL counts a repeated condition twice: it
+    took the 2,478 escalated conversations of bench/inbox.py for 28, read them all and
+    sorted them (9 ms) instead of the first 51 along their index (0.3 ms)."""
+    present = q.whereclause
+    parts = [] if present is None else getattr(present, "clauses", [present])
+    return q if any(part.compare(condition) for part in parts) else q.where(condition)
 
 
 def count_conversations(session: Session, filters: ConversationFilter) -> int:

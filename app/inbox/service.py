@@ -73,7 +73,7 @@ def list_conversations(session: Session, *, filters: ConversationFilter,
     phase, after = _decode(cursor) if cursor else (runs[0], None)
     if phase not in runs:
         raise Invalid("cursor belongs to another sort order")
-    base = _filtered(session, filters)
+    base = _filtered(session, filters, rows=False)
     if filters.q and session.get_bind().dialect.name == "postgresql":
         # A search reads few rows; starting parallel workers costs more than it saves
         # (bench/inbox.py: 8-25 ms a query). LOCAL: only this transaction.
@@ -86,7 +86,7 @@ def list_conversations(session: Session, *, filters: ConversationFilter,
         start = after if ph == phase else None
         rows = _tag_window(session, filters, ph, start, want)
         if rows is None:
-            rows = session.execute(_run_query(base, ph, start, want)).all()
+            rows = _page_rows(session, base, ph, start, want)
         items.extend((ph, row) for row in rows)
         if len(items) > limit:
             break
@@ -129,8 +129,28 @@ def _tag_window(session: Session, filters: ConversationFilter, phase: int,
     if not matched:
         return []
     # The window is the head of the run in order, so its first matches are the run's.
-    base = _filtered(session, untagged).where(Conversation.id.in_(matched))  # type: ignore[union-attr]
-    return list(session.execute(_run_query(base, phase, after, want)).all())
+    base = _filtered(session, untagged, rows=False).where(
+        Conversation.id.in_(matched))  # type: ignore[union-attr]
+    return _page_rows(session, base, phase, after, want)
+
+
+def _page_rows(session: Session, ids: Select[Any], phase: int,
+               after: tuple[datetime, int] | None, want: int) -> list[Any]:
+    """The run's next `want` rows of the filter `ids` (a select of conversation ids).
+
+    The page's ids are found and ordered on the conversation table alone, and only
+    they are joined with their contact and account: sorting whole joined rows cost
+    SQLite 30 ms for a tag on 4,000 conversations under "newest" (8 ms like this)."""
+    key, ascending, _ = _runs()[phase]
+    page = _run_query(ids, phase, after, want).subquery()
+    cid = Conversation.id
+    order = (key.asc(), cid.asc()) if ascending else (key.desc(), cid.desc())  # type: ignore[union-attr]
+    return list(session.execute(
+        select(Conversation, Contact, Account)
+        .join(page, page.c.id == cid)
+        .join(Account, Account.id == Conversation.account_id)
+        .outerjoin(Contact, Contact.id == Conversation.contact_id)
+        .order_by(*order)).all())
 
 
 def _filtered(session: Session, filters: ConversationFilter,

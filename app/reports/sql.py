@@ -65,7 +65,8 @@ def stats_sql(source: str, values: Sequence[str], d: str, groups: Sequence[str] 
     """Per group `g` of `source`: count, sum and percentiles (median and p90 unless
     told) of each value column, over all rows and, if `filtered`, over the rows with
     f = 1 (names with `_f`): first responses are the reply spans with f = 1, so one pass
-    serves both. Each percentile sorts its rows: ask only for those used.
+    serves both. On SQLite each percentile sorts its own copy of the rows (PostgreSQL
+    shares one sort among the percentiles of a column): ask only for those used.
 
     Output columns: g, n, nf, then per value v: v_sum, v_p50, v_p90, v_f_sum, v_f_p50,
     v_f_p90. Values must not be null. `groups`, when the values of g are known constants,

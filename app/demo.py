@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import threading
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from app.accounts.service import add_account
 from app.auth.models import Team
 from app.auth.service import agent_by_email, create_agent, create_token
 from app.db import utcnow
+from app.inbox.actions import escalate
 from app.inbox.models import CannedResponse, Conversation, Tag
 from app.ingest.service import ingest_batch
 from app.reports.models import SlaPolicy
@@ -42,6 +44,9 @@ THREADS: list[tuple[str, ThreadKind, tuple[str, str, str], list[tuple[int, bool,
     ("x_en", ThreadKind.X_DM, ("1003", "lena_writes", "Lena Fischer"), [
         (50, False, "Hi, I was charged twice for my subscription this month. Can you refund "
                     "one of them? I can send the bank statement."),
+        (41, True, "Hi Lena, I'm sorry, that shouldn't happen. Refunds go through our billing "
+                   "team: I've passed it to them with your details, and they'll write to you "
+                   "here today. No need for the statement yet. ^Sam"),
     ]),
     ("x_de", ThreadKind.X_MENTION, ("1004", "jonas_b", "Jonas Becker"), [
         (15, False, "@acme_de Mein Drucker druckt seit dem Update nur noch leere Seiten. "
@@ -122,12 +127,29 @@ def seed(session: Session, now: datetime | None = None) -> bool:
                   "2026-12-26": "Boxing Day"}))
     for tag in ("billing", "shipping", "printer", "urgent", "warranty"):
         session.add(Tag(name=tag))
-    session.add(Team(name="Second level"))
+    second_level = Team(name="Second level")
+    session.add(second_level)
+    _hand_over(session, second_level, threads=[t[2][2] for t in THREADS])
     session.add(CannedResponse(
         shortcut="thanks", title="Thanks, looking into it",
         text="Hi {first_name}, thank you for telling us. I'm looking into it now. {agent_name}",
     ))
     return True
+
+
+# Sam could not refund the double charge himself: he told Lena and handed over.
+HANDED_OVER = ("Lena Fischer", "Charged twice for her subscription this month. A refund "
+               "needs billing access; she offered her bank statement, I said not yet.")
+
+
+def _hand_over(session: Session, team: Team, threads: list[str]) -> None:
+    session.flush()
+    sam = create_agent(session, email="sam@acme.example", name="Sam Lee", role="agent",
+                       password=secrets.token_urlsafe(24))  # nobody signs in as Sam
+    customer, reason = HANDED_OVER
+    conv = session.scalars(select(Conversation).where(
+        Conversation.external_thread_id == f"demo-thread-{threads.index(customer)}")).one()
+    escalate(session, conv, by=sam, reason=reason, to_team_id=team.id)
 
 
 def demo_agent_token(session: Session) -> str:

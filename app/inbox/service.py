@@ -6,12 +6,13 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Interval, and_, exists, func, literal, or_, select, text
-from sqlalchemy.sql import Select
+from sqlalchemy import and_, exists, func, or_, select, text
+from sqlalchemy.sql import Select, operators
+from sqlalchemy.sql.elements import BooleanClauseList
 from sqlmodel import Session
 
 from app.accounts.models import Account
@@ -211,8 +212,8 @@ def _run_query(base: Select[Any], phase: int, after: tuple[datetime, int] | None
         beyond = (key > after[0]) if ascending else (key < after[0])
         tie = (cid > after[1]) if ascending else (cid < after[1])  # type: ignore[operator]
         q = q.where(or_(beyond, and_(key == after[0], tie)))
-    # Adding nothing to the key makes an expression no index is sorted by.
-    by = key if walk else key + literal(timedelta(0), Interval())
+    # The same values through an expression no index is sorted by (on either store).
+    by = key if walk else func.coalesce(key, key)
     order = (by.asc(), cid.asc()) if ascending else (by.desc(), cid.desc())  # type: ignore[union-attr]
     return q.order_by(*order).limit(limit)
 
@@ -223,7 +224,12 @@ def _where_once(q: Select[Any], condition: Any) -> Select[Any]:
     took the 2,478 escalated conversations of bench/inbox.py for 28, read them all and
     sorted them (9 ms) instead of the first 51 along their index (0.3 ms)."""
     present = q.whereclause
-    parts = [] if present is None else getattr(present, "clauses", [present])
+    if present is None:
+        parts: list[Any] = []
+    elif isinstance(present, BooleanClauseList) and present.operator is operators.and_:
+        parts = list(present.clauses)
+    else:  # one condition, or an OR whose branches each hold only sometimes
+        parts = [present]
     return q if any(part.compare(condition) for part in parts) else q.where(condition)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlmodel import Session
 
 from app.accounts.models import Account, Cursor
@@ -215,16 +215,24 @@ def _update_figures(session: Session, known: dict[Thread, dict[str, Any]],
                 events.append({"conversation_id": conv["id"], "action": "reopened",
                                "details": {"by": "customer message"}, "created_at": now})
             changed[conv["id"]] = state
+    empty: list[int] = []
     for key, conv in created.items():
         # Counted at creation from every message of the batch; recount when some of
         # them were already stored (under another thread) and so were not inserted.
-        if len(stored.get(key, ())) != len(threads[key]):
+        if key not in stored:
+            empty.append(conv["id"])  # all of them were: a thread of nothing
+        elif len(stored[key]) != len(threads[key]):
             state = _fresh()
-            _fold(state, stored.get(key, []), now)
+            _fold(state, stored[key], now)
             changed[conv["id"]] = state
     for state in changed.values():
         state["updated_at"] = now
     result.reopened = len(events)
+    if empty:
+        # Made by this transaction, so nothing else refers to them yet.
+        table = Conversation.__table__  # type: ignore[attr-defined]
+        session.execute(delete(table).where(table.c.id.in_(empty)))
+        result.new_conversations -= len(empty)
     if changed:
         update_rows(session, Conversation.__table__,  # type: ignore[attr-defined]
                     [{"id": cid, **state} for cid, state in changed.items()])

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, or_, select, text
 from sqlmodel import Session
 
 from app.auth.models import Team
 from app.inbox.actions import assign, escalate
-from app.inbox.service import ConversationFilter, Sort, list_conversations
+from app.inbox.models import Conversation
+from app.inbox.service import ConversationFilter, Sort, _where_once, list_conversations
 from app.ingest.service import ingest_batch
 from tests import factories as f
 
@@ -94,3 +95,15 @@ def test_team_and_escalated_lists_read_through_the_partial_indexes(session: Sess
         assert all(sql.count("escalated_at IS NOT NULL") <= 1 for sql, _ in listed), listed
         plans = [plan(session, sql, params) for sql, params in listed]
         assert any(index in p for p in plans), (index, plans)
+
+
+def test_the_escalated_condition_is_added_unless_the_query_has_it() -> None:
+    escalated = Conversation.escalated_at.is_not(None)  # type: ignore[union-attr]
+    urgent = Conversation.priority == "urgent"
+    base = select(Conversation.id)
+    once = _where_once(base.where(escalated, urgent), escalated)
+    assert str(once).count("escalated_at IS NOT NULL") == 1
+    # Inside an OR it holds only sometimes: it must still be added.
+    either = _where_once(base.where(or_(escalated, urgent)), escalated)
+    assert str(either).count("escalated_at IS NOT NULL") == 2
+    assert "escalated_at IS NOT NULL" in str(_where_once(base, escalated))

@@ -219,6 +219,25 @@ def test_new_thread_counts_only_the_messages_it_stored(session: Session) -> None
     assert conv(session, "t1").message_count == 1
 
 
+def test_no_empty_thread_when_all_its_messages_are_stored_elsewhere(session: Session) -> None:
+    acc = f.account(session)
+    ingest_batch(session, account=acc, stream="m", cursor=None,
+                 messages=[f.inbound("first", minutes=0, thread="t1", external_id="m1")])
+    # m1 again, filed under a new thread: the thread would hold nothing, no times, and
+    # sort where the inbox could not page past it.
+    result = ingest_batch(session, account=acc, stream="m", cursor=None, messages=[
+        f.inbound("first", minutes=0, thread="t2", external_id="m1"),
+        f.inbound("other", minutes=3, thread="t3", external_id="m3"),
+    ])
+
+    assert (result.new_messages, result.new_conversations) == (1, 1)
+    session.expire_all()
+    threads = session.scalars(select(Conversation.external_thread_id)).all()
+    assert sorted(threads) == ["t1", "t3"]
+    assert session.scalar(select(func.count()).select_from(Conversation).where(
+        Conversation.last_message_at.is_(None))) == 0  # type: ignore[union-attr]
+
+
 def test_text_and_payload_with_awkward_characters_are_stored_exactly(session: Session) -> None:
     acc = f.account(session)
     text = 'he said "{a,b}" \\ NULL, ü 😀\nline two\t'

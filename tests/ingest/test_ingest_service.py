@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.inbox.models import AuditEvent, Contact, Conversation, Message
-from app.ingest.service import get_cursor, ingest_batch
+from app.ingest.service import IngestResult, get_cursor, ingest_batch
+from connectors.base import InboundMessage
 from tests import factories as f
 
 
@@ -201,15 +202,19 @@ def test_cursor_advances_without_messages(session: Session) -> None:
     assert get_cursor(session, account_id=acc.id, stream="dms") == "e2"
 
 
-def test_new_thread_counts_only_the_messages_it_stored(session: Session) -> None:
+def refiled(session: Session, *later: InboundMessage) -> IngestResult:
+    """Store m1 in thread t1, then a batch in which the platform files m1 under
+    another thread too (it stays where it is) beside `later`."""
     acc = f.account(session)
     ingest_batch(session, account=acc, stream="m", cursor=None,
                  messages=[f.inbound("first", minutes=0, thread="t1", external_id="m1")])
-    # The platform now files m1 under another thread too: it stays where it is.
-    result = ingest_batch(session, account=acc, stream="m", cursor=None, messages=[
-        f.inbound("first", minutes=0, thread="t2", external_id="m1"),
-        f.inbound("second", minutes=4, thread="t2", external_id="m2"),
-    ])
+    again = f.inbound("first", minutes=0, thread="t2", external_id="m1")
+    return ingest_batch(session, account=acc, stream="m", cursor=None,
+                        messages=[again, *later])
+
+
+def test_new_thread_counts_only_the_messages_it_stored(session: Session) -> None:
+    result = refiled(session, f.inbound("second", minutes=4, thread="t2", external_id="m2"))
 
     assert (result.new_messages, result.new_conversations) == (1, 1)
     t2 = conv(session, "t2")
@@ -220,15 +225,8 @@ def test_new_thread_counts_only_the_messages_it_stored(session: Session) -> None
 
 
 def test_no_empty_thread_when_all_its_messages_are_stored_elsewhere(session: Session) -> None:
-    acc = f.account(session)
-    ingest_batch(session, account=acc, stream="m", cursor=None,
-                 messages=[f.inbound("first", minutes=0, thread="t1", external_id="m1")])
-    # m1 again, filed under a new thread: the thread would hold nothing, no times, and
-    # sort where the inbox could not page past it.
-    result = ingest_batch(session, account=acc, stream="m", cursor=None, messages=[
-        f.inbound("first", minutes=0, thread="t2", external_id="m1"),
-        f.inbound("other", minutes=3, thread="t3", external_id="m3"),
-    ])
+    # t2 would hold nothing, no times, and sort where the inbox could not page past it.
+    result = refiled(session, f.inbound("other", minutes=3, thread="t3", external_id="m3"))
 
     assert (result.new_messages, result.new_conversations) == (1, 1)
     session.expire_all()

@@ -129,7 +129,7 @@ def seed(session: Session, now: datetime | None = None) -> bool:
         session.add(Tag(name=tag))
     second_level = Team(name="Second level")
     session.add(second_level)
-    _hand_over(session, second_level, threads=[t[2][2] for t in THREADS])
+    _hand_over(session, second_level)
     session.add(CannedResponse(
         shortcut="thanks", title="Thanks, looking into it",
         text="Hi {first_name}, thank you for telling us. I'm looking into it now. {agent_name}",
@@ -142,13 +142,14 @@ HANDED_OVER = ("Lena Fischer", "Charged twice for her subscription this month. A
                "needs billing access; she offered her bank statement, I said not yet.")
 
 
-def _hand_over(session: Session, team: Team, threads: list[str]) -> None:
+def _hand_over(session: Session, team: Team) -> None:
     session.flush()
     sam = create_agent(session, email="sam@acme.example", name="Sam Lee", role="agent",
                        password=secrets.token_urlsafe(24))  # nobody signs in as Sam
     customer, reason = HANDED_OVER
+    n = next(n for n, thread in enumerate(THREADS) if thread[2][2] == customer)
     conv = session.scalars(select(Conversation).where(
-        Conversation.external_thread_id == f"demo-thread-{threads.index(customer)}")).one()
+        Conversation.external_thread_id == f"demo-thread-{n}")).one()
     escalate(session, conv, by=sam, reason=reason, to_team_id=team.id)
 
 

@@ -129,9 +129,8 @@ def _tag_window(session: Session, filters: ConversationFilter, phase: int,
                              ConversationTag.tag_id == filters.tag_id)
     # In run order and no more than the page needs: where the tag is common, the walk
     # stops after a few steps instead of testing the whole window.
-    order = (window.c.k, window.c.id) if ascending else (window.c.k.desc(), window.c.id.desc())
-    matched = list(session.scalars(
-        select(window.c.id).where(has_tag).order_by(*order).limit(want)))
+    matched = list(session.scalars(select(window.c.id).where(has_tag).order_by(
+        *_ordered(window.c.k, window.c.id, ascending)).limit(want)))
     if len(matched) < want and session.scalar(
             select(func.count()).select_from(window)) == TAG_WINDOW:
         # More of the run lies beyond the window, and the tag is rare in it.
@@ -158,14 +157,12 @@ def _page_rows(session: Session, ids: Select[Any], phase: int,
     `walk=False` keeps the database from reading the run along its order index."""
     key, ascending, _ = _runs()[phase]
     page = _run_query(ids, phase, after, want, walk).subquery()
-    cid = Conversation.id
-    order = (key.asc(), cid.asc()) if ascending else (key.desc(), cid.desc())  # type: ignore[union-attr]
     return list(session.execute(
         select(Conversation, Contact, Account)
-        .join(page, page.c.id == cid)
+        .join(page, page.c.id == Conversation.id)
         .join(Account, Account.id == Conversation.account_id)
         .outerjoin(Contact, Contact.id == Conversation.contact_id)
-        .order_by(*order)).all())
+        .order_by(*_ordered(key, Conversation.id, ascending))).all())
 
 
 def _filtered(session: Session, filters: ConversationFilter,
@@ -214,8 +211,12 @@ def _run_query(base: Select[Any], phase: int, after: tuple[datetime, int] | None
         q = q.where(or_(beyond, and_(key == after[0], tie)))
     # The same values through an expression no index is sorted by (on either store).
     by = key if walk else func.coalesce(key, key)
-    order = (by.asc(), cid.asc()) if ascending else (by.desc(), cid.desc())  # type: ignore[union-attr]
-    return q.order_by(*order).limit(limit)
+    return q.order_by(*_ordered(by, cid, ascending)).limit(limit)
+
+
+def _ordered(key: Any, cid: Any, ascending: bool) -> tuple[Any, Any]:
+    """A run's ORDER BY: its key, then the id to break ties, both the same way."""
+    return (key.asc(), cid.asc()) if ascending else (key.desc(), cid.desc())
 
 
 def _where_once(q: Select[Any], condition: Any) -> Select[Any]:

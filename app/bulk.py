@@ -23,6 +23,7 @@ from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefa
 from sqlalchemy.types import TypeEngine
 from sqlmodel import Session
 
+from app import pg_arrays
 from app.db import dialect_insert
 
 
@@ -45,7 +46,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     if touch:
         return _upsert_changed(session, table, rows, tuple(conflict), tuple(refresh),
                                tuple(touch), tuple(returning))
-    bind = session.connection()
+    bind = _connection(session)
     if bind.dialect.name == "postgresql":
         columns, same, params = _insert_params(table, rows, bind.dialect)
         sql = _unnest_insert(table, columns, same, tuple(conflict), tuple(refresh),
@@ -73,7 +74,7 @@ def _upsert_changed(session: Session, table: Table, rows: Sequence[Mapping[str, 
     if not refresh or set(touch) & set(refresh):
         raise ValueError("touch needs refresh columns, and no column in both")
     wanted = (*returning, *(c for c in conflict if c not in returning))
-    bind = session.connection()
+    bind = _connection(session)
     if bind.dialect.name == "postgresql":
         columns, same, params = _insert_params(table, rows, bind.dialect)
         sql = _unnest_upsert_changed(table, columns, same, conflict, refresh, touch, wanted,
@@ -109,7 +110,7 @@ def update_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     if not rows:
         return
     columns = tuple(c for c in rows[0] if c != key)
-    bind = session.connection()
+    bind = _connection(session)
     if bind.dialect.name == "postgresql":
         sql = _unnest_update(table, key, columns, bind.dialect)
         with _planned_now(bind):
@@ -127,7 +128,7 @@ def select_rows(session: Session, table: Table, keys: Sequence[Mapping[str, Any]
     if not keys:
         return []
     key_columns = tuple(keys[0])
-    bind = session.connection()
+    bind = _connection(session)
     if bind.dialect.name == "postgresql":
         sql = _unnest_select(table, key_columns, tuple(columns), bind.dialect)
         with _planned_now(bind):
@@ -142,6 +143,16 @@ def select_rows(session: Session, table: Table, keys: Sequence[Mapping[str, Any]
                 [tuple(k[c] for c in key_columns) for k in chunk])))
         found.extend(dict(row._mapping) for row in rows)
     return found
+
+
+def _connection(session: Session) -> Connection:
+    """The session's connection; on PostgreSQL, one that can send pg_arrays' arrays."""
+    bind = session.connection()
+    if bind.dialect.name == "postgresql" and "pg_arrays" not in bind.info:
+        # info lives as long as the DBAPI connection: registered once per connection.
+        pg_arrays.register(bind.connection.dbapi_connection)  # type: ignore[arg-type]
+        bind.info["pg_arrays"] = True
+    return bind
 
 
 @contextmanager
@@ -211,9 +222,7 @@ def _insert_params(table: Table, rows: Sequence[Mapping[str, Any]], dialect: Dia
                 if c.default is not None and c.name not in given}
     same = _same_in_every_row(given, rows)
     params: dict[str, Any] = _arrays(table, [c for c in given if c not in same], rows, dialect)
-    first = {**{c: rows[0][c] for c in same}, **defaults}
-    params.update({c: values[0] for c, values in _arrays(
-        table, list(first), [first], dialect).items()})
+    params.update(_scalars(table, {**{c: rows[0][c] for c in same}, **defaults}, dialect))
     return (*given, *defaults), (*same, *defaults), params
 
 
@@ -298,14 +307,32 @@ def _sql_type(table: Table, column: str, dialect: Dialect) -> str:
 
 
 def _arrays(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]],
-            dialect: Dialect) -> dict[str, list[Any]]:
-    """One list per column, each value through its type's bind processing."""
-    arrays: dict[str, list[Any]] = {}
-    for c in columns:
-        values = [row[c] for row in rows]
+            dialect: Dialect) -> dict[str, Any]:
+    """One array parameter per column."""
+    return {c: _array_of(table, c, dialect)([row[c] for row in rows]) for c in columns}
+
+
+@lru_cache(maxsize=512)
+def _array_of(table: Table, column: str, dialect: Dialect) -> Callable[[list[Any]], Any]:
+    """How a column's values become its array parameter: in binary form already where
+    pg_arrays knows the type, else a list of values through the type's bind processing."""
+    kind = table.c[column].type.dialect_impl(dialect)
+    encode = pg_arrays.encoder_for(kind, dialect)
+    if encode is not None:
+        return encode
+    process = _processor(kind, dialect)
+    if process is None:
+        return lambda values: values
+    return lambda values: [process(v) for v in values]
+
+
+def _scalars(table: Table, row: Mapping[str, Any], dialect: Dialect) -> dict[str, Any]:
+    """Single values, each through its type's bind processing."""
+    scalars: dict[str, Any] = {}
+    for c, v in row.items():
         process = _processor(table.c[c].type.dialect_impl(dialect), dialect)
-        arrays[c] = [process(v) for v in values] if process else values
-    return arrays
+        scalars[c] = process(v) if process else v
+    return scalars
 
 
 def _typed(table: Table, columns: Sequence[str], rows: Sequence[Row[Any]],

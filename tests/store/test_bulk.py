@@ -199,7 +199,9 @@ def test_postgresql_keeps_the_untouched_row_look_up_an_index_probe_in_a_cached_p
                 sql = sql.replace(f"%({name})b", f"${number}")
             bind.exec_driver_sql(f"PREPARE touch_plan AS {sql}")
             bind.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-            args = ", ".join(_literal(params[name]) for name in names)
+            # The arrays travel in binary: write the rows' values out instead.
+            args = ", ".join(_literal(params[name] if name in same
+                                      else [row[name] for row in rows]) for name in names)
             plan = "\n".join(bind.exec_driver_sql(
                 f"EXPLAIN EXECUTE touch_plan({args})").scalars())
             assert re.search(r"\$\d", plan), plan  # generic: parameters stay unknown

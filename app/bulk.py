@@ -309,7 +309,13 @@ def _sql_type(table: Table, column: str, dialect: Dialect) -> str:
 def _arrays(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]],
             dialect: Dialect) -> dict[str, Any]:
     """One array parameter per column."""
-    return {c: _array_of(table, c, dialect)([row[c] for row in rows]) for c in columns}
+    arrays: dict[str, Any] = {}
+    for c in columns:
+        try:
+            arrays[c] = _array_of(table, c, dialect)([row[c] for row in rows])
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{table.name}.{c}: {e}") from e
+    return arrays
 
 
 @lru_cache(maxsize=512)

@@ -260,3 +260,32 @@ def test_postgresql_looks_each_key_up_in_the_unique_index_whatever_the_statistic
             session.rollback()
     finally:
         engine.dispose()
+
+
+def test_a_bad_value_is_refused_naming_its_column_and_nothing_is_written(
+        session: Session) -> None:
+    good = [contact_row(str(n), f"h{n}") for n in range(3)]
+    bad = {**contact_row("9", "h9"), "created_at": datetime(2026, 11, 2, 9, 0)}
+    with pytest.raises(Exception, match="naive datetime") as raised:
+        insert_rows(session, CONTACTS, [*good, bad], conflict=["platform", "external_id"])
+    if session.get_bind().dialect.name == "postgresql":
+        # Refused before anything is sent, with the column it was for.
+        assert isinstance(raised.value, ValueError)
+        assert "contact.created_at" in str(raised.value)
+    session.rollback()
+    assert session.scalar(select(Contact.id).where(Contact.external_id.in_(  # type: ignore[attr-defined]
+        ["0", "1", "2", "9"]))) is None
+
+
+def test_a_number_too_big_for_its_column_names_the_column_on_postgresql(
+        session: Session) -> None:
+    rows = [{**contact_row(str(n), f"h{n}"), "follower_count": n} for n in range(3)]
+    rows[2]["follower_count"] = 2**31
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's integers are 64 bits wide: stored as given.
+        insert_rows(session, CONTACTS, rows, conflict=["platform", "external_id"])
+        assert session.scalar(select(Contact.follower_count).where(
+            Contact.external_id == "2")) == 2**31
+        return
+    with pytest.raises(ValueError, match=r"contact\.follower_count: .*does not fit"):
+        insert_rows(session, CONTACTS, rows, conflict=["platform", "external_id"])

@@ -88,6 +88,10 @@ class Work:
     batches: list[StreamBatch]
     messages: int
 
+    @property
+    def streams(self) -> int:
+        return len({(b.spec.account, b.spec.stream) for b in self.batches})
+
 
 @dataclass(frozen=True)
 class Options:
@@ -126,6 +130,9 @@ class Run:
     digest: str = ""
     profiled: bool = False
     server_cpu_seconds: float | None = None  # PostgreSQL's processes, where /proc tells
+    # Streams at once: how many had batches left, on average over the run. Streams differ
+    # in size, so the bigger ones run on alone at the end.
+    streams_busy: float | None = None
 
     @property
     def rate(self) -> float:
@@ -260,13 +267,15 @@ def run_parallel(url: str, work: Work, threads: int) -> Run:
         for batch in work.batches:
             streams.setdefault((batch.spec.account, batch.spec.stream), []).append(batch)
         watch, server = Stopwatch(), []
+        laps = [Stopwatch() for _ in streams]
         with server_cpu(url, server), watch.lap(), ThreadPoolExecutor(threads) as pool:
-            written = sum(pool.map(lambda batches: ingest_real(
-                factory, accounts, batches, Stopwatch(), lambda: None, 0), streams.values()))
+            written = sum(pool.map(lambda batches, lap: ingest_real(
+                factory, accounts, batches, lap, lambda: None, 0), streams.values(), laps))
     finally:
         engine.dispose()
     return fingerprint(url, Run("real-parallel", written, watch.wall, watch.cpu,
-                                server_cpu_seconds=server[0] if server else None))
+                                server_cpu_seconds=server[0] if server else None,
+                                streams_busy=sum(lap.wall for lap in laps) / watch.wall))
 
 
 def orm_accounts(factory: sessionmaker[Session]) -> dict[str, Account]:
@@ -457,6 +466,11 @@ def report_text(args: argparse.Namespace, work: Work, results: dict[str, DbResul
             lines.append(f"{res.database:<11} {'at once':<16} {'':>8} {'':>7} {'':>8} "
                          f"{res.parallel.rate / res.real.rate:>9.2f}x  the real path with "
                          f"{args.threads} streams at once, against one at a time")
+            if res.parallel.streams_busy is not None:
+                lines.append(f"{res.database:<11} {'streams busy':<16} {'':>8} {'':>7} "
+                             f"{'':>8} {res.parallel.streams_busy:>9.2f}   of "
+                             f"{work.streams} streams had batches left, on average "
+                             "(the bigger streams run on alone at the end)")
         lines.append(f"{res.database:<11} {'real/raw':<16} {'':>8} {'':>7} {'':>8} "
                      f"{res.ratio:>9.3f}   stored rows of both paths: {same}")
         lines += cpu_budget_lines(res, args.batch)
@@ -497,7 +511,8 @@ def report_json(args: argparse.Namespace, work: Work, results: dict[str, DbResul
                 else round(run.server_cpu_seconds, 4),
                 "cpu_ms_per_batch": run.cpu_per_batch_ms(args.batch),
                 "messages_per_s": round(run.rate, 1), "rows": run.rows,
-                "digest": run.digest, "profiled": run.profiled}
+                "digest": run.digest, "profiled": run.profiled,
+                "streams_busy": run.streams_busy}
 
     return json.dumps({
         "config": {"messages": work.messages, "conversations": args.conversations,

@@ -314,7 +314,9 @@ def _arrays(table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, An
         try:
             arrays[c] = _array_of(table, c, dialect)([row[c] for row in rows])
         except (TypeError, ValueError) as e:
-            raise type(e)(f"{table.name}.{c}: {e}") from e
+            # The plain class: some subclasses (UnicodeEncodeError) take other arguments.
+            kind = TypeError if isinstance(e, TypeError) else ValueError
+            raise kind(f"{table.name}.{c}: {e}") from e
     return arrays
 
 

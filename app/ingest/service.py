@@ -14,6 +14,7 @@ from app.accounts.models import Account, Cursor
 from app.bulk import insert_rows, select_rows, update_rows
 from app.db import utcnow
 from app.inbox.models import AuditEvent, Contact, Conversation, Direction, Message, Status
+from app.ingest.storable import storable
 from connectors.base import Author, InboundMessage
 
 
@@ -85,10 +86,11 @@ def get_cursor(session: Session, *, account_id: int, stream: str) -> str | None:
 
 
 def _unique(messages: Iterable[InboundMessage]) -> list[InboundMessage]:
+    """The batch without repeats, each message made storable (see storable.py)."""
     seen: dict[str, InboundMessage] = {}
     for m in messages:
         seen.setdefault(m.external_id, m)
-    return list(seen.values())
+    return [storable(m) for m in seen.values()]
 
 
 def _upsert_contacts(session: Session, messages: Sequence[InboundMessage],

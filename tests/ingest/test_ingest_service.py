@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
+
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from app.inbox.models import AuditEvent, Contact, Conversation, Message
+from app.ingest import storable as storable_module
 from app.ingest.service import IngestResult, get_cursor, ingest_batch
+from app.ingest.storable import mended
 from connectors.base import InboundMessage
 from tests import factories as f
 
@@ -244,6 +248,46 @@ def test_text_and_payload_with_awkward_characters_are_stored_exactly(session: Se
                  messages=[f.inbound(text, raw=raw, external_id="odd")])
     stored = session.scalars(select(Message).where(Message.external_id == "odd")).one()
     assert (stored.text, stored.raw) == (text, raw)
+
+
+def test_broken_characters_are_mended_and_the_batch_still_stored(session: Session) -> None:
+    """Half an emoji (a lone surrogate from the platform's JSON) and NUL fit neither
+    store: they become U+FFFD, the rest is kept, and the batch and cursor go in."""
+    acc = f.account(session)
+    half, nul = "\ud83d", "\x00"
+    broken = f.inbound(f"printer {half}broken{nul} 😀", external_id="broken", author="9",
+                       name=f"Ann{half}", raw={"text": f"{half}x", f"k{nul}": [nul, 1]})
+    fine = f.inbound("my order never arrived", external_id="fine", thread="t2")
+    result = ingest_batch(session, account=acc, stream="m", cursor="c9",
+                          messages=[broken, fine])
+    assert result.new_messages == 2
+    stored = session.scalars(select(Message).where(Message.external_id == "broken")).one()
+    assert stored.text == "printer \ufffdbroken\ufffd 😀"
+    assert stored.raw == {"text": "\ufffdx", "k\ufffd": ["\ufffd", 1]}
+    assert session.scalars(select(Contact.name).where(Contact.external_id == "9")).one() \
+        == "Ann\ufffd"
+    assert get_cursor(session, account_id=acc.id, stream="m") == "c9"
+
+
+@pytest.mark.parametrize(("text", "stored"), [
+    ("plain", "plain"), ("a\x00b", "a\ufffdb"), ("ü\x00", "ü\ufffd"),
+    ("\ud83d\ude00 pair", "😀 pair"), ("x\udc00", "x\ufffd"), ("Grüße 😀", "Grüße 😀"),
+])
+def test_mended_keeps_what_can_be_stored(text: str, stored: str) -> None:
+    assert mended(text) == stored
+
+
+def test_every_text_field_of_a_message_is_checked() -> None:
+    # storable() picks the text fields from the dataclasses' annotations: a field typed
+    # another way would go unchecked.
+    m = f.inbound("x", raw={})
+    author = replace(m.author, avatar_url="a", profile_url="p")
+    m = replace(m, in_reply_to="r", url="u", author=author)
+    for obj, checked in ((m, storable_module._MESSAGE_FIELDS),
+                         (author, storable_module._AUTHOR_FIELDS)):
+        texts = {fl.name for fl in fields(obj)
+                 if type(getattr(obj, fl.name)) is str}  # enums are not plain str
+        assert texts == set(checked)
 
 
 def test_large_batch_over_many_threads(session: Session) -> None:

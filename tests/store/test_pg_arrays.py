@@ -14,7 +14,9 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel.sql.sqltypes import AutoString
 
 from app import pg_arrays
+from app.bulk import _arrays
 from app.db import JSONType, UTCDateTime, make_engine
+from app.inbox.models import Message
 
 DIALECT = postgresql.psycopg.dialect()  # type: ignore[attr-defined]
 
@@ -115,3 +117,9 @@ def test_types_it_does_not_know_are_left_to_psycopg(kind: Any) -> None:
     # Numeric has no encoder here; a decorator that rewrites values must keep its
     # bind processing, which the encoders would skip.
     assert pg_arrays.encoder_for(kind.dialect_impl(DIALECT), DIALECT) is None
+
+
+def test_text_that_utf8_cannot_hold_names_its_column(conn: Connection) -> None:
+    table = Message.__table__  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match=r"message\.text: .*surrogates not allowed"):
+        _arrays(table, ["text"], [{"text": "half \ud83d"}], conn.dialect)

@@ -21,6 +21,7 @@ from app.inbox.models import (
     Status,
     Tag,
 )
+from app.text import typed
 
 MAX_NOTE = 10_000
 
@@ -51,7 +52,7 @@ def assign(session: Session, conv: Conversation, *, by: Agent | None,
 
 def add_tag(session: Session, conv: Conversation, *, name: str, by: Agent | None) -> Tag:
     """Tag the conversation, creating the tag when it is new."""
-    clean = " ".join(name.strip().lower().split())
+    clean = " ".join(typed(name, "tag").strip().lower().split())
     if not clean or len(clean) > 64:
         raise Invalid("a tag needs 1 to 64 characters")
     tag = session.scalars(select(Tag).where(Tag.name == clean)).first()
@@ -130,7 +131,7 @@ def wake_snoozed(session: Session, now: datetime | None = None) -> list[int]:
 def escalate(session: Session, conv: Conversation, *, by: Agent | None, reason: str,
              to_agent_id: int | None = None, to_team_id: int | None = None) -> Escalation:
     """Hand over to a supervisor or team, with the reason; visible until answered."""
-    reason = reason.strip()
+    reason = typed(reason.strip(), "reason")
     if not reason:
         raise Invalid("say why you escalate: the next person needs the reason")
     if (to_agent_id is None) == (to_team_id is None):
@@ -157,7 +158,7 @@ def escalate(session: Session, conv: Conversation, *, by: Agent | None, reason: 
 
 
 def deescalate(session: Session, conv: Conversation, *, by: Agent | None, note: str) -> None:
-    note = note.strip()
+    note = typed(note.strip(), "note")
     if not note:
         raise Invalid("de-escalating needs a note saying what was done")
     if conv.escalated_at is None:
@@ -188,7 +189,7 @@ def open_escalations(session: Session, conv: Conversation) -> list[Escalation]:
 
 def add_note(session: Session, conv: Conversation, *, by: Agent | None, text: str) -> Note:
     """An internal note: never sent to the platform."""
-    text = text.strip()
+    text = typed(text.strip(), "note")
     if not text:
         raise Invalid("a note needs some text")
     if len(text) > MAX_NOTE:

@@ -26,6 +26,7 @@ from sqlmodel import Session, col
 
 from app.errors import Invalid
 from app.inbox.models import Contact, Conversation, Message
+from app.text import typed
 
 MAX_QUERY = 200
 # A shorter last term matches whole words only: a one- or two-letter prefix would read
@@ -56,7 +57,7 @@ def matching_conversation_ids(session: Session, query: str) -> CompoundSelect:
 
 def parse_terms(query: str) -> list[str]:
     """The query's space-separated terms that hold a letter or a digit."""
-    text = query.strip()
+    text = typed(query.strip(), "search")
     if not text:
         raise Invalid("type something to search for")
     if len(text) > MAX_QUERY:

@@ -16,9 +16,8 @@ from typing import Any
 
 import orjson
 
+from app.text import mended
 from connectors.base import Author, InboundMessage
-
-REPLACEMENT = "\ufffd"
 
 
 def storable(message: InboundMessage) -> InboundMessage:
@@ -33,20 +32,6 @@ def storable(message: InboundMessage) -> InboundMessage:
     if not _storable_json(message.raw):
         changes["raw"] = _mended_json(message.raw)
     return replace(message, **changes) if changes else message
-
-
-def mended(text: str) -> str:
-    """The text with lone surrogates and NUL characters replaced by U+FFFD."""
-    if text.isascii():  # constant time in CPython: only NUL can be wrong here
-        return text.replace("\x00", REPLACEMENT) if "\x00" in text else text
-    if "\x00" in text:
-        text = text.replace("\x00", REPLACEMENT)
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        # Through UTF-16: a surrogate pair becomes its character, a lone half U+FFFD.
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
 
 
 def _text_fields(cls: type) -> tuple[str, ...]:

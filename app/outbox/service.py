@@ -20,6 +20,7 @@ from app.inbox.models import (
     Message,
 )
 from app.outbox.models import Outbox
+from app.text import typed
 from connectors.base import PUBLIC_KINDS, TEXT_LIMITS, OutgoingReply, ThreadKind
 from connectors.facebook import messenger_window, private_reply_open
 
@@ -29,7 +30,7 @@ def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | 
                 canned: tuple[int, str] | None = None) -> Message:
     """Store an outbound reply and queue it for the worker; refuses bad input before storing."""
     now = now or utcnow()
-    text = text.strip()
+    text = typed(text.strip(), "reply")
     kind = ThreadKind(conversation.thread_kind)
     if not text:
         raise Invalid("a reply needs some text")

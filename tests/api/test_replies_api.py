@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -56,12 +58,16 @@ def test_reply_is_accepted_and_queued(client: TestClient, session: Session,
     ("pub", {"text": ""}, "needs some text"),
     ("pub", {"text": "x" * 281}, "at most 280"),
     ("dm", {"text": "hi", "private": True}, "private already"),
+    ("pub", {"text": "hi\x00there"}, "the reply holds a character that cannot"),
+    ("pub", {"text": "half an emoji \ud83d"}, "the reply holds a character that cannot"),
 ])
 def test_bad_replies_are_refused_and_nothing_is_stored(
         client: TestClient, session: Session, headers: dict[str, str],
         conv_ids: dict[str, int], thread: str, payload: dict[str, object], says: str) -> None:
-    r = client.post(f"/api/v1/conversations/{conv_ids[thread]}/replies", json=payload,
-                    headers=headers)
+    # As a client sends it: JSON escapes (half an emoji cannot travel any other way).
+    r = client.post(f"/api/v1/conversations/{conv_ids[thread]}/replies",
+                    content=json.dumps(payload),
+                    headers={**headers, "Content-Type": "application/json"})
     assert r.status_code == 422
     assert says in r.json()["detail"]
     assert outbox_count(session) == 0

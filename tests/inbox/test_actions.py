@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.auth.service import create_agent
 from app.db import utcnow
 from app.errors import Invalid
-from app.inbox import actions
+from app.inbox import actions, search
 from app.inbox.models import AuditEvent, Conversation
 from app.ingest.service import ingest_batch
 from tests import factories as f
@@ -54,3 +54,23 @@ def test_resolve_closes_open_escalations(session: Session, conv: Conversation) -
     actions.resolve(session, conv, by=None)
     assert conv.escalated_at is None
     assert actions.open_escalations(session, conv) == []
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "half an emoji \ud83d"], ids=["NUL", "lone surrogate"])
+def test_text_no_store_can_hold_is_refused_by_name_and_nothing_changes(
+        session: Session, conv: Conversation, bad: str) -> None:
+    boss = create_agent(session, email="b@x.io", name="Bo", role="supervisor",
+                        password="long enough")
+    attempts = {
+        "note": lambda: actions.add_note(session, conv, by=boss, text=bad),
+        "tag": lambda: actions.add_tag(session, conv, name=bad, by=boss),
+        "reason": lambda: actions.escalate(session, conv, by=boss, reason=bad,
+                                           to_agent_id=boss.id),
+        "search": lambda: search.parse_terms(bad),
+    }
+    for what, attempt in attempts.items():
+        with pytest.raises(Invalid, match=f"the {what} holds a character that cannot"):
+            attempt()
+    assert session.scalars(select(AuditEvent.action).where(
+        AuditEvent.conversation_id == conv.id)).all() == []
+    assert conv.escalated_at is None

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.inbox.models import AuditEvent, Contact, Conversation, Message
 from app.ingest import storable as storable_module
 from app.ingest.service import IngestResult, get_cursor, ingest_batch
-from app.ingest.storable import mended
+from app.text import mended
 from connectors.base import InboundMessage
 from tests import factories as f
 

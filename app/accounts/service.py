@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.accounts.crypto import CredentialBox
 from app.accounts.models import Account, Cursor
 from app.errors import Invalid
+from app.text import typed
 from connectors import CONNECTORS
 from connectors.base import Connector, ConnectorError, Platform
 
@@ -38,7 +39,7 @@ def add_account(session: Session, *, box: CredentialBox, platform: str, name: st
         raise Invalid(f"unknown platform {platform!r}: use x or facebook") from None
     if kind not in CONNECTORS:
         raise Invalid(f"no connector for {platform} yet")
-    if not name.strip():
+    if not typed(name, "account name").strip():
         raise Invalid("an account needs a name")
     if poll_interval is not None and poll_interval < 1:
         raise Invalid("poll interval must be at least 1 second")

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.auth.models import Agent, ApiToken, Role
 from app.db import utcnow
 from app.errors import Conflict, Invalid, NotFound, Unauthorized
+from app.text import typed
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "sb_"
@@ -27,7 +28,7 @@ def hash_token(token: str) -> str:
 def create_agent(session: Session, *, email: str, name: str, role: str,
                  password: str) -> Agent:
     """A new staff user; the email must be unused."""
-    email = email.strip().lower()
+    email = typed(email.strip().lower(), "email")
     if "@" not in email:
         raise Invalid(f"not an email address: {email!r}")
     if role not in {r.value for r in Role}:
@@ -36,7 +37,7 @@ def create_agent(session: Session, *, email: str, name: str, role: str,
         raise Invalid(f"password must have at least {MIN_PASSWORD} characters")
     if agent_by_email(session, email) is not None:
         raise Conflict(f"an agent with email {email} exists already")
-    agent = Agent(email=email, name=name.strip() or email, role=role,
+    agent = Agent(email=email, name=typed(name.strip(), "name") or email, role=role,
                   password_hash=_hasher.hash(password))
     session.add(agent)
     session.flush()

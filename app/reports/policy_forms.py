@@ -15,6 +15,7 @@ from app.errors import Invalid, NotFound
 from app.reports.calendar import WEEKDAYS, schedule_of, zone
 from app.reports.models import SlaPolicy
 from app.reports.spans import mark_all_dirty
+from app.text import typed
 
 
 @dataclass
@@ -91,7 +92,7 @@ def _holidays(raw: str) -> dict[str, str]:
             date.fromisoformat(day)
         except ValueError:
             raise Invalid(f"holiday {line.strip()!r}: start with a date like 2026-12-25") from None
-        out[day] = name.strip()
+        out[day] = typed(name.strip(), "holiday name")
     return out
 
 
@@ -100,7 +101,7 @@ def save_policy(session: Session, form: PolicyForm, policy_id: int | None = None
     policy = SlaPolicy(name="") if policy_id is None else session.get(SlaPolicy, policy_id)
     if policy is None:
         raise NotFound(f"no SLA policy {policy_id}")
-    name = form.name.strip()
+    name = typed(form.name.strip(), "policy name")
     if not name:
         raise Invalid("a policy needs a name")
     clash = session.scalars(select(SlaPolicy).where(SlaPolicy.name == name)).first()

@@ -116,7 +116,7 @@ def _fixed(element_oid: int, array_oid: int, code: str, size: int,
         if len(present) == n:
             items: list[Any] = [size] * (2 * n)
             items[1::2] = present
-            fmt = "!iiIii" + ("i" + code) * n
+            fmt = _HEADER.format + ("i" + code) * n
         else:
             items, parts, it = [], [], iter(present)
             for v in values:
@@ -126,7 +126,7 @@ def _fixed(element_oid: int, array_oid: int, code: str, size: int,
                 else:
                     parts.append("i" + code)
                     items += (size, next(it))
-            fmt = "!iiIii" + "".join(parts)
+            fmt = _HEADER.format + "".join(parts)
         try:
             data = struct.pack(fmt, 1, int(len(present) < n), element_oid, n, 1, *items)
         except struct.error as e:

@@ -23,13 +23,14 @@ from connectors.base import Author, InboundMessage
 def storable(message: InboundMessage) -> InboundMessage:
     """The message itself when every string in it can be stored, else a mended copy."""
     strings = "".join(filter(None, (*_message_texts(message), *_author_texts(message.author))))
-    if mended(strings) is strings and _storable_json(message.raw):
+    raw_ok = _storable_json(message.raw)
+    if raw_ok and mended(strings) is strings:
         return message  # the usual case, checked in a few C calls
     changes: dict[str, Any] = _mended_fields(message, _MESSAGE_FIELDS)
     author = _mended_fields(message.author, _AUTHOR_FIELDS)
     if author:
         changes["author"] = replace(message.author, **author)
-    if not _storable_json(message.raw):
+    if not raw_ok:
         changes["raw"] = _mended_json(message.raw)
     return replace(message, **changes) if changes else message
 

@@ -124,6 +124,31 @@ def usable_cpus() -> int:
     return os.cpu_count() or 1
 
 
+def python_speed(count: int) -> float:
+    """Best-of-3 seconds this interpreter takes to add up `count` integers."""
+    best = float("inf")
+    for _ in range(3):
+        start, total = time.perf_counter(), 0
+        for number in range(count):
+            total += number
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def postgres_speed(admin_url: str, count: int) -> float | None:
+    """Best-of-3 seconds the server takes to count `count` generated rows (CPU only, no
+    table), or None when it cannot be reached."""
+    if postgres_problem(admin_url):
+        return None
+    with psycopg.connect(pg_dsn(admin_url)) as conn:
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            conn.execute("SELECT count(*) FROM generate_series(1, %s)", (count,))
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
 def timed_call(sessions: Callable[[], Any], call: Callable[[Any], Any]) -> float:
     """Seconds of one call on a fresh session, as a request has; rolled back after."""
     with sessions() as session:

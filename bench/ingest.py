@@ -48,6 +48,8 @@ from bench.common import (
     postgres_database,
     postgres_problem,
     postgres_settings,
+    postgres_speed,
+    python_speed,
     sqlite_url,
     temp_dir,
     timed,
@@ -498,7 +500,8 @@ def cpu_budget_lines(res: DbResult, batch: int) -> list[str]:
         server = run.server_cpu_seconds / run.messages * batch * 1000
         lines.append(f"{res.database:<11} {'cpu/' + str(batch) + ' msgs':<16} "
                      f"{name}: {app:.1f} ms here + {server:.1f} ms server = {cost:.1f} ms;"
-                     f" {cpus} CPUs kept busy at that cost: {bound:,.0f} msg/s at most")
+                     f" {cpus} CPUs kept busy at that cost: {bound:,.0f} msg/s at most"
+                     f" (the server's share alone: {cpus * 1000 * batch / server:,.0f})")
     return lines
 
 
@@ -542,6 +545,19 @@ def load_note(start: float) -> str:
     return note
 
 
+def machine_speed_note(pg_url: str | None) -> str:
+    """Fixed CPU-only work, timed: this machine's speed changes from day to day (and
+    within one), so runs from different days compare only with this beside them."""
+    note = f"machine speed: Python adds {SPEED_WORK:,} integers in {python_speed(SPEED_WORK):.2f} s"
+    seconds = postgres_speed(pg_url, SPEED_WORK) if pg_url else None
+    if seconds is not None:
+        note += f", PostgreSQL counts {SPEED_WORK:,} rows in {seconds:.2f} s"
+    return note + " (best of 3; lower is faster)"
+
+
+SPEED_WORK = 5_000_000
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     load_at_start = os.getloadavg()[0]
@@ -565,6 +581,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.analyze_every and "postgresql" in results:
         notes.append("the server CPU of the one-stream real path includes its ANALYZEs")
     notes.append(load_note(load_at_start))
+    notes.append(machine_speed_note(None if args.no_postgres else args.pg_url))
     goals = targets(results)
     report = report_json if args.json else report_text
     print(report(args, work, results, goals, notes))

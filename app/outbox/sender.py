@@ -23,7 +23,7 @@ from app.accounts.models import Account
 from app.db import utcnow
 from app.inbox.models import Conversation, Message
 from app.outbox.models import Outbox
-from app.outbox.service import outgoing_reply
+from app.outbox.service import UNKNOWN_IF_POSTED, outgoing_reply
 from connectors.base import (
     AuthExpired,
     Connector,
@@ -54,7 +54,12 @@ def backoff(attempts: int) -> timedelta:
 
 def send_due(session: Session, connector_for: Callable[[Account], Connector], *,
              now: datetime | None = None, limit: int = 50) -> SendReport:
-    """Send or reconcile every outbox item that is due; commits after each item."""
+    """Send or reconcile every outbox item that is due; commits after each item.
+
+    `sending_started_at` stays set while a post may have reached the platform without us
+    knowing (a timeout, a dead worker); a clear refusal clears it. A failed reply that
+    still has it is looked up before a retry posts it again (service.retry_reply).
+    """
     now = now or utcnow()
     report = SendReport()
     for item in _due(session, now, limit):
@@ -103,16 +108,38 @@ def _reconcile(session: Session, item: Outbox, message: Message, connector: Conn
     """True when the item is settled without sending (found on the platform, or failed)."""
     find = getattr(connector, "find_sent", None)
     if find is None:
-        _fail(session, item, message, "unknown whether this reply was posted; check the "
-              "platform before retrying", now)
+        _fail(session, item, message, UNKNOWN_IF_POSTED, now)
         report.failed += 1
         return True
     since = (item.sending_started_at or message.created_at) - timedelta(minutes=5)
     try:
         found = find(reply, since)
-    except ConnectorError as exc:
-        item.next_attempt_at, item.last_error = now + backoff(item.attempts), str(exc)
+    except RateLimited as exc:
+        reset = datetime.fromtimestamp(exc.reset_at, UTC) if exc.reset_at else now + backoff(1)
+        item.next_attempt_at, item.last_error = reset, str(exc)
         session.add(item)
+        return True
+    except AuthExpired as exc:
+        account = session.get(Account, item.account_id)
+        if account is not None:
+            account.needs_reconnect, account.last_error, account.last_error_at = \
+                True, str(exc), now
+            session.add(account)
+        _fail(session, item, message, f"{UNKNOWN_IF_POSTED} (the account needs "
+              f"reconnection: {exc})", now)
+        report.failed += 1
+        return True
+    except ConnectorError as exc:
+        # Counted like a send attempt: a look-up that keeps failing must not leave the
+        # reply `sending` for ever.
+        item.attempts += 1
+        if item.attempts >= MAX_ATTEMPTS:
+            _fail(session, item, message, f"{UNKNOWN_IF_POSTED} (the platform could not be "
+                  f"asked: {exc})", now)
+            report.failed += 1
+        else:
+            item.next_attempt_at, item.last_error = now + backoff(item.attempts), str(exc)
+            session.add(item)
         return True
     if found:
         _mark_sent(session, item, message, str(found), now)
@@ -142,9 +169,11 @@ def _send(session: Session, item: Outbox, message: Message, account: Account,
     except AuthExpired as exc:
         account.needs_reconnect, account.last_error, account.last_error_at = True, str(exc), now
         session.add(account)
+        item.sending_started_at = None  # refused: nothing went out
         _fail(session, item, message, f"the account needs reconnection: {exc}", now)
         report.failed += 1
     except (Permanent, ConnectorError) as exc:
+        item.sending_started_at = None
         _fail(session, item, message, str(exc), now)
         report.failed += 1
     else:
@@ -155,6 +184,8 @@ def _send(session: Session, item: Outbox, message: Message, account: Account,
 def _requeue(session: Session, item: Outbox, message: Message, state: str, at: datetime,
              error: str, now: datetime) -> None:
     item.state, item.next_attempt_at, item.last_error, item.updated_at = state, at, error, now
+    if state == "queued":
+        item.sending_started_at = None  # a 429: nothing went out
     message.delivery_state = "queued" if state == "queued" else "sending"
     session.add_all([item, message])
     _changed(session, message, now)

@@ -42,11 +42,19 @@ def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | 
     refusal = window_refusal(conversation, private, now)
     if refusal:
         raise Invalid(refusal)
+    target = reply_target(session, conversation)
+    if private and kind == ThreadKind.FB_COMMENT and target is not None:
+        refusal = private_reply_refusal(session, target)
+        if refusal:
+            raise Invalid(refusal)
     message = Message(
         conversation_id=conversation.id or 0, platform=conversation.platform,
         direction="outbound", author_agent_id=agent.id if agent else None, text=text,
         created_at=now, received_at=now, is_private=private,
         delivery_state=DeliveryState.QUEUED.value,
+        # Fixed now: what the agent answered, even if the customer writes again before
+        # the worker sends (and the at-most-once check looks for this same target).
+        in_reply_to_external_id=target.external_id if target else None,
     )
     if canned is not None and session.get(CannedResponse, canned[0]) is not None:
         # `canned` = (id, the text as the canned response filled it in): reports count
@@ -86,14 +94,58 @@ def window_refusal(conv: Conversation, private: bool, now: datetime) -> str | No
     return None
 
 
+def reply_target(session: Session, conversation: Conversation) -> Message | None:
+    """The customer message a reply answers: the newest one. X threads a public reply
+    under it; a private reply on Facebook goes to that comment."""
+    return session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation.id, Message.direction == "inbound",
+               Message.external_id.is_not(None))  # type: ignore[union-attr]
+        .order_by(Message.created_at.desc(), Message.id.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    ).first()
+
+
+def private_reply_refusal(session: Session, comment: Message) -> str | None:
+    """Why Facebook would refuse a private reply to this comment, or None: it takes one
+    per comment, and not every comment can be answered privately."""
+    answered = session.scalar(
+        select(Message.id).where(
+            Message.platform == comment.platform, Message.direction == "outbound",
+            Message.is_private.is_(True),  # type: ignore[attr-defined]
+            Message.in_reply_to_external_id == comment.external_id,
+            Message.delivery_state != DeliveryState.FAILED.value)
+        .limit(1))
+    if answered is not None:
+        return ("this comment has its private reply already (Facebook allows one per "
+                "comment); answer in the comments, or wait for the person to write again")
+    if isinstance(comment.raw, dict) and comment.raw.get("can_reply_privately") is False:
+        return ("Facebook does not allow a private reply to this comment (the person "
+                "cannot be messaged); answer in the comments")
+    return None
+
+
+# The reason a reply fails when nobody can tell whether it reached the platform: a person
+# checks there first, so their retry sends without asking again.
+UNKNOWN_IF_POSTED = "unknown whether this reply was posted; check the platform before retrying"
+
+
 def retry_reply(session: Session, *, message: Message, agent: Agent | None) -> Outbox:
-    """Queue a failed reply again."""
+    """Queue a failed reply again.
+
+    A reply that went out to the platform before it failed (a timeout, a dead worker) may
+    be there already: it goes back as `sending`, so the worker looks for it before it posts
+    again, as after a crash.
+    """
     item = session.scalars(select(Outbox).where(Outbox.message_id == message.id)).first()
     if item is None or item.state != DeliveryState.FAILED:
         raise Invalid("only a failed reply can be retried")
     now = utcnow()
-    item.state, item.attempts, item.next_attempt_at, item.updated_at = "queued", 0, now, now
-    message.delivery_state, message.delivery_error = "queued", None
+    # UNKNOWN_IF_POSTED alone: the connector cannot look, and the person was asked to.
+    maybe_posted = item.sending_started_at is not None and item.last_error != UNKNOWN_IF_POSTED
+    item.state = "sending" if maybe_posted else "queued"
+    item.attempts, item.next_attempt_at, item.updated_at = 0, now, now
+    message.delivery_state, message.delivery_error = item.state, None
     session.add_all([item, message])
     session.add(AuditEvent(agent_id=agent.id if agent else None,
                            conversation_id=message.conversation_id, action="reply_retried",
@@ -106,23 +158,27 @@ def outgoing_reply(session: Session, message: Message) -> OutgoingReply:
     conv = session.get(Conversation, message.conversation_id)
     assert conv is not None
     contact = session.get(Contact, conv.contact_id) if conv.contact_id else None
-    # X threads a public reply under the newest customer message; a private reply on
-    # Facebook goes to that comment.
-    newest = session.execute(
-        select(Message.external_id, Message.created_at)
-        .where(Message.conversation_id == conv.id, Message.direction == "inbound")
-        .order_by(Message.created_at.desc(), Message.id.desc())  # type: ignore[attr-defined]
-        .limit(1)
-    ).first()
+    target = _stored_target(session, message) if message.in_reply_to_external_id \
+        else reply_target(session, conv)  # queued before targets were kept
     extra: dict[str, object] = {}
     if conv.last_inbound_at is not None:
         # The connector picks the Messenger message type (or refuses) from these.
         extra["last_customer_message_at"] = conv.last_inbound_at
-    if newest is not None:
-        extra["comment_created_at"] = newest[1]
+    if target is not None:
+        extra["comment_created_at"] = target.created_at
+        if isinstance(target.raw, dict) and "can_reply_privately" in target.raw:
+            extra["can_reply_privately"] = target.raw["can_reply_privately"]
     return OutgoingReply(
         thread_kind=ThreadKind(conv.thread_kind), external_thread_id=conv.external_thread_id,
-        text=message.text, in_reply_to=newest[0] if newest else None,
+        text=message.text,
+        in_reply_to=message.in_reply_to_external_id or (target.external_id if target else None),
         recipient_id=contact.external_id if contact else None, private=message.is_private,
         idempotency_key=f"switchboard-message-{message.id}", extra=extra,
     )
+
+
+def _stored_target(session: Session, message: Message) -> Message | None:
+    return session.scalars(
+        select(Message).where(Message.platform == message.platform,
+                              Message.external_id == message.in_reply_to_external_id)
+    ).first()

@@ -94,6 +94,46 @@ def test_replies_reach_the_right_ids_with_the_right_type(
     assert sent[2]["recipient_id"] == "502"
 
 
+def test_a_comment_takes_one_private_reply(session: Session, sim: SimState, page: Account,
+                                           connector_for) -> None:  # type: ignore[no-untyped-def]
+    fb = sim.facebook
+    fb.add_person("503", "Ana")
+    post = fb.add_post(PAGE, "Sale!", back_seconds=3 * HOUR)
+    fb.add_comment(post.id, "503", "Is the blue one in stock?", back_seconds=HOUR)
+    poll_due(session, connector_for, default_interval=60)
+    conv = thread(session, "fb_comment")
+    first = queue_reply(session, conversation=conv, agent=None, text="Checking for you",
+                        private=True)
+    with pytest.raises(Invalid, match="one per comment"):
+        queue_reply(session, conversation=conv, agent=None, text="Found it!", private=True)
+    queue_reply(session, conversation=conv, agent=None, text="Yes, in stock")  # in public
+    assert send_due(session, connector_for).sent == 2
+    assert [s["kind"] for s in fb.sent_items()] == ["message", "comment"]
+    # Once the first one failed for good, a private reply is possible again.
+    first.delivery_state = "failed"
+    session.add(first)
+    session.flush()
+    queue_reply(session, conversation=conv, agent=None, text="Found it!", private=True)
+
+
+def test_a_comment_that_cannot_be_answered_privately_is_refused_before_storing(
+        session: Session, sim: SimState, page: Account, connector_for) -> None:  # type: ignore[no-untyped-def]
+    fb = sim.facebook
+    fb.add_person("505", "Omar")
+    post = fb.add_post(PAGE, "Sale!", back_seconds=3 * HOUR)
+    fb.add_comment(post.id, "505", "price?", back_seconds=HOUR)
+    poll_due(session, connector_for, default_interval=60)
+    comment = session.scalars(select(Message).where(Message.text == "price?")).one()
+    assert comment.raw["can_reply_privately"] is True  # as Facebook said when polled
+    comment.raw = {**comment.raw, "can_reply_privately": False}
+    session.add(comment)
+    session.flush()
+    with pytest.raises(Invalid, match="cannot be messaged"):
+        queue_reply(session, conversation=thread(session, "fb_comment"), agent=None,
+                    text="Sent you the price", private=True)
+    assert session.scalars(select(Message).where(Message.direction == "outbound")).all() == []
+
+
 def test_closed_window_for_an_ingested_thread(session: Session, sim: SimState, page: Account,
                                               connector_for) -> None:  # type: ignore[no-untyped-def]
     fb = sim.facebook

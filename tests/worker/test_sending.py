@@ -73,6 +73,20 @@ def test_public_reply_answers_the_newest_customer_post(session: Session, sim: Si
                           .where(Message.external_id == sent[0]["id"])) == 1
 
 
+def test_a_reply_answers_what_the_agent_saw_even_if_the_customer_writes_again(
+        session: Session, sim: SimState, jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
+    _root, newest = jane_thread
+    msg = queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
+                      text="Sorry Jane, on it!")
+    session.commit()
+    assert msg.in_reply_to_external_id == str(newest.id)
+    sim.add_tweet("7", "@acme anyone there?", in_reply_to=newest.id)
+    poll_due(session, connector_for, default_interval=60, now=later(2))
+
+    assert send_due(session, connector_for).sent == 1
+    assert [s["in_reply_to"] for s in sim.sent_items()] == [str(newest.id)]
+
+
 def test_dm_reply_and_private_answer_reach_the_customer(session: Session, sim: SimState,
                                                         jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
     queue_reply(session, conversation=thread_of(session, "x_dm"), agent=None, text="Got it")
@@ -138,6 +152,69 @@ def test_timeout_after_the_post_landed_is_not_posted_twice(
     assert msg.delivery_state == "sent"
     assert len(sim.sent_items()) == 1
     assert msg.external_id == sim.sent_items()[0]["id"]
+
+
+def test_customer_writing_again_after_a_timed_out_post_does_not_double_it(
+        session: Session, sim: SimState, jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
+    _root, newest = jane_thread
+    queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
+                text="Checking now")
+    sim.faults.add(Fault(kind="timeout", path_prefix="/2/tweets", method="POST", delay=3,
+                         process=True))
+    assert send_due(session, connector_for).retried == 1
+    # Jane answers under our (landed) reply before the worker looks again.
+    ours = sim.sent_items()[0]["id"]
+    sim.add_tweet("7", "@acme thanks!", in_reply_to=int(ours))
+    poll_due(session, connector_for, default_interval=60, now=later(2))
+
+    report = send_due(session, connector_for, now=later(5))
+    assert (report.reconciled, report.sent) == (1, 0)
+    assert len(sim.sent_items()) == 1
+
+
+def test_retrying_a_reply_that_gave_up_after_it_landed_does_not_double_it(
+        session: Session, sim: SimState, jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
+    msg = queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
+                      text="Here is the fix", now=later(-11))
+    for _ in range(5):
+        sim.faults.add(Fault(kind="server_error", path_prefix="/2/tweets", method="POST"))
+    sim.faults.add(Fault(kind="timeout", path_prefix="/2/tweets", method="POST", delay=3,
+                         process=True))  # the sixth attempt lands, but times out
+    for minutes in (-10, -9, -8, -7, -6, 0):  # the landing attempt at the simulator's now
+        send_due(session, connector_for, now=later(minutes))
+    session.refresh(msg)
+    assert msg.delivery_state == "failed" and "gave up" in (msg.delivery_error or "")
+    assert len(sim.sent_items()) == 1
+
+    retry_reply(session, message=msg, agent=None)
+    session.commit()
+    report = send_due(session, connector_for, now=later(2))
+    assert (report.reconciled, report.sent) == (1, 0)
+    session.refresh(msg)
+    assert (msg.delivery_state, msg.external_id) == ("sent", sim.sent_items()[0]["id"])
+    assert len(sim.sent_items()) == 1
+
+
+def test_a_look_up_that_keeps_failing_fails_the_reply_instead_of_leaving_it_sending(
+        session: Session, sim: SimState, jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
+    msg = queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
+                      text="One moment")
+    sim.faults.add(Fault(kind="timeout", path_prefix="/2/tweets", method="POST", delay=3,
+                         process=True))
+    sim.faults.add(Fault(kind="server_error", path_prefix="/2/users/42/tweets", count=20))
+    send_due(session, connector_for)
+    for minute in range(1, 8):
+        send_due(session, connector_for, now=later(minute * 20))
+    session.refresh(msg)
+    assert msg.delivery_state == "failed"
+    assert "unknown whether this reply was posted" in (msg.delivery_error or "")
+    assert len(sim.sent_items()) == 1  # never posted again blindly
+
+    sim.faults.clear()
+    retry_reply(session, message=msg, agent=None)  # a person asks again: looked up first
+    session.commit()
+    assert send_due(session, connector_for, now=later(200)).reconciled == 1
+    assert len(sim.sent_items()) == 1
 
 
 def test_server_error_before_posting_is_retried(session: Session, sim: SimState, jane_thread,

@@ -60,13 +60,17 @@ class Batch:
     """Messages of one fetch and the cursor that covers them.
 
     `cursor` is an opaque string the connector understands; `None` keeps the old one.
-    `has_more` tells the worker to fetch again right away.
+    `has_more` tells the worker to fetch again right away. `interrupted` is the error that
+    stopped the fetch after these messages were read (a rate limit on a later page, say):
+    the worker stores them and their cursor, then waits as that error says, and the next
+    fetch goes on from where this one stopped.
     """
 
     messages: list[InboundMessage]
     cursor: str | None
     has_more: bool = False
     api_calls: int = 1
+    interrupted: ConnectorError | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,11 +29,13 @@ from connectors.base import (
     TEXT_LIMITS,
     AuthExpired,
     Batch,
+    ConnectorError,
     Identity,
     InboundMessage,
     OutgoingReply,
     Permanent,
     Platform,
+    RateLimited,
     ThreadKind,
     Transient,
 )
@@ -250,28 +252,33 @@ class FacebookConnector:
         scanned: Scanned = {}
         pages, reached_old, last = 0, False, None
         conversations = path.endswith("/conversations")
-        for last in self._pages(path, args, self.max_pages, cursor.resume):
-            pages += 1
-            for item in edge(last):
-                updated = epoch(parse_time(item.get("updated_time")))
-                if conversations and updated is not None and updated < since:
-                    reached_old = True  # ordered by updated_time: the rest is older still
+        start = cursor.mark if cursor.mark is not None else now
+        try:
+            for last in self._pages(path, args, self.max_pages, cursor.resume):
+                found: list[InboundMessage] = []  # kept once the whole page is read
+                for item in edge(last):
+                    updated = epoch(parse_time(item.get("updated_time")))
+                    if conversations and updated is not None and updated < since:
+                        reached_old = True  # ordered by updated_time: the rest is older still
+                        break
+                    found += [m for m in read(item, since, scanned)
+                              if m.external_id not in cursor.seen]
+                messages += found
+                pages += 1
+                if reached_old:
                     break
-                messages += [m for m in read(item, since, scanned)
-                             if m.external_id not in cursor.seen]
-            if reached_old:
-                break
+        except (RateLimited, Transient) as exc:
+            if pages == 0 or last is None or next_url(last) is None:
+                raise
+            # Keep the pages read; the next fetch goes on with the page that failed.
+            return self._partial(messages, cursor, since, start, scanned, next_url(last),
+                                 interrupted=exc)
         # A next page left unread means the page cap stopped this run: the next fetch goes on
         # from there, and the cursor's time stays where it was until the run is complete.
         unread = None if reached_old or last is None else next_url(last)
-        start = cursor.mark if cursor.mark is not None else now
         if unread is not None:
             log.warning("Facebook %s: stopped after %d pages, resuming next fetch", path, pages)
-            seen = self._cap(set(cursor.seen) | {m.external_id for m in messages}, scanned)
-            next_cursor = StreamCursor(since=since, seen=seen, resume=without_token(unread),
-                                       mark=start)
-            return Batch(messages, next_cursor.encode(), has_more=True,
-                         api_calls=self._graph.calls)
+            return self._partial(messages, cursor, since, start, scanned, unread)
         times = [t for t in scanned.values() if t is not None]
         anchor = min(max(times), start) if times else start
         new_since = max(since, anchor - self.overlap_seconds)
@@ -280,6 +287,16 @@ class FacebookConnector:
             kept |= cursor.seen  # what the earlier parts of this run returned
         next_cursor = StreamCursor(since=new_since, seen=self._cap(kept, scanned))
         return Batch(messages, next_cursor.encode(), api_calls=self._graph.calls)
+
+    def _partial(self, messages: list[InboundMessage], cursor: StreamCursor, since: int,
+                 start: int, scanned: Scanned, unread: str,
+                 interrupted: ConnectorError | None = None) -> Batch:
+        """A run stopped before its end: resume at `unread`, the cursor's time unchanged."""
+        seen = self._cap(set(cursor.seen) | {m.external_id for m in messages}, scanned)
+        next_cursor = StreamCursor(since=since, seen=seen, resume=without_token(unread),
+                                   mark=start)
+        return Batch(messages, next_cursor.encode(), has_more=interrupted is None,
+                     api_calls=self._graph.calls, interrupted=interrupted)
 
     def _cap(self, ids: set[str], scanned: Scanned) -> frozenset[str]:
         """At most max_seen ids, the newest kept: the others may come back once as duplicates."""

@@ -147,12 +147,9 @@ class GraphClient:
             raise Transient(f"{what}: Facebook answered {type(result).__name__}, not an object")
         usage = self._usage()
         if usage is not None and usage.exhausted:
+            # This answer is good (a send that went through must report its id, a page read
+            # is kept): only the next call is held back, until Meta's wait is over.
             self.blocked_until = usage.reset_at()
-            if not sending:
-                # A read can simply be repeated after the wait; a send that went through
-                # must report its id, so only the next call is held back.
-                raise RateLimited(f"{what}: Facebook usage at {usage.percent:.0f}%",
-                                  reset_at=self.blocked_until)
         return result
 
     def _record(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:

@@ -288,30 +288,42 @@ class TwitterConnector:
             params["since_id"] = cursor.since  # DM events have no since_id (platforms.md A4)
         messages: list[InboundMessage] = []
         newest = as_int(cursor.resume_newest)
-        last: Payload = {}
         reached_known = False
         pages = 0
-        for last in self._pages(method, params, self.max_pages, cursor.resume_token):
-            pages += 1
-            users = users_by_id(last)
-            for item in _items(last):
-                item_id = as_int(item["id"])
-                if since is not None and item_id is not None and item_id <= since:
-                    reached_known = True  # already stored by an earlier fetch
-                    continue
-                messages.append(convert(item, users))
-                if item_id is not None and (newest is None or item_id > newest):
-                    newest = item_id
-            if reached_known:
-                break
-        token = None if reached_known else _next_token(last)
+        interrupted: ConnectorError | None = None
+        token = cursor.resume_token  # the page to read next; None: from the newest
+        try:
+            for last in self._pages(method, params, self.max_pages, token):
+                users, found, ids = users_by_id(last), [], [newest]
+                for item in _items(last):
+                    item_id = as_int(item["id"])
+                    if since is not None and item_id is not None and item_id <= since:
+                        reached_known = True  # already stored by an earlier fetch
+                        continue
+                    found.append(convert(item, users))
+                    ids.append(item_id)
+                # A page counts once it is wholly read.
+                messages += found
+                newest = max((i for i in ids if i is not None), default=None)
+                pages += 1
+                token = None if reached_known else _next_token(last)
+                if reached_known:
+                    break
+        except (RateLimited, Transient) as exc:
+            if pages == 0:
+                raise
+            # Keep the pages read, and go on with the one that failed next time: at 15 DM
+            # requests per 15 minutes (platforms.md A8) a backlog read again from its first
+            # page after every limit would never end.
+            interrupted = exc
         newest_text = str(newest) if newest is not None else cursor.since
         if token is not None:
             log.warning("X %s: stopped after %d pages, resuming next fetch", stream, pages)
             next_cursor: str | None = cursor.encode_resume(newest_text, token)
         else:
             next_cursor = newest_text
-        return Batch(messages, next_cursor, has_more=token is not None, api_calls=self._calls)
+        return Batch(messages, next_cursor, has_more=token is not None and interrupted is None,
+                     api_calls=self._calls, interrupted=interrupted)
 
     def _dm_route(self, reply: OutgoingReply) -> dict[str, Any]:
         if reply.recipient_id:

@@ -101,8 +101,11 @@ def _lease_due(session: Session, worker_id: str, now: datetime,
         due = or_(Cursor.next_poll_at.is_(None), Cursor.next_poll_at <= now)  # type: ignore[union-attr,operator]
         if force:
             due = or_(due, Cursor.last_error.is_(None))  # type: ignore[union-attr]
+        # populate_existing: the value is written by statements (ingest's upsert), so a
+        # Cursor this session loaded in an earlier cycle would otherwise be stale.
         cursors = session.scalars(select(Cursor).where(Cursor.account_id == account.id, due)
-                                  .order_by(Cursor.id)).all()
+                                  .order_by(Cursor.id)
+                                  .execution_options(populate_existing=True)).all()
         jobs += [(account, c) for c in cursors if _lease(session, c, worker_id, now)]
     return jobs
 
@@ -180,6 +183,8 @@ def poll_stream(session: Session, account: Account, cursor: Cursor, connector: C
             value = batch.cursor if batch.cursor is not None else value
             _settle(session, account_id, cursor_id, now, next_at=now + interval)
             session.commit()
+            if batch.interrupted is not None:
+                raise batch.interrupted  # stored what it read; now wait as the error says
             if not batch.has_more:
                 break
         return

@@ -61,6 +61,7 @@ class Fault:
     path_prefix: str = "/2/"
     method: str | None = None
     count: int = 1
+    skip: int = 0  # matching requests let through first (a fault on the second page, say)
     status: int | None = None
     reset_in: int = 60
     delay: float = 5.0
@@ -76,11 +77,14 @@ class Fault:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; known: {', '.join(KINDS)}")
-        numbers = {"count": self.count, "reset_in": self.reset_in, "delay": self.delay}
+        numbers = {"count": self.count, "reset_in": self.reset_in, "delay": self.delay,
+                   "skip": self.skip}
         if any(isinstance(v, bool) or not isinstance(v, int | float) for v in numbers.values()):
             raise ValueError("count, reset_in and delay must be numbers")
         if self.count < 1:
             raise ValueError("count must be at least 1")
+        if self.skip < 0:
+            raise ValueError("skip must not be negative")
         if self.method:
             self.method = self.method.upper()
 
@@ -111,6 +115,9 @@ class FaultPlan:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(method, path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     fault.count -= 1
                     if fault.count == 0:
                         self._faults.remove(fault)

@@ -63,7 +63,6 @@ CASES: dict[str, tuple[dict[str, Any], type[ConnectorError], str]] = {
                           "code 100"),
     "expired on HTTP 200": ({"kind": "graph_error", "code": 190, "status": 200}, AuthExpired,
                             "code 190"),
-    "usage at 100 %": ({"kind": "usage", "usage": 100}, RateLimited, "100%"),
 }
 
 

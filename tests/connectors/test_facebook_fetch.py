@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from connectors.base import AuthExpired, Permanent, Platform, ThreadKind
+from connectors.base import (
+    AuthExpired,
+    ConnectorError,
+    Permanent,
+    Platform,
+    RateLimited,
+    ThreadKind,
+    Transient,
+)
 from connectors.facebook import FacebookConnector
 from connectors.simulator import SimulatorThread
 from connectors.simulator.graph_state import Page
@@ -217,6 +225,52 @@ def test_a_run_stopped_at_the_page_cap_resumes_without_a_gap(
     assert sorted(seen) == sorted(m["id"] for m in made)
     assert not batch.has_more
     assert fb.fetch("messenger", cursor).messages == []
+
+
+@pytest.mark.parametrize(("fault", "error"), [
+    ({"kind": "rate_limit", "code": 32}, RateLimited),
+    ({"kind": "server_error"}, Transient),
+])
+def test_a_limit_or_error_on_a_later_page_keeps_the_pages_read(
+    fb: FacebookConnector, fb_control: FacebookControl, fault: dict[str, Any],
+    error: type[ConnectorError],
+) -> None:
+    made = [fb_control.messenger(f"hi {n}", name=f"Fan {n}", person_id=str(8100 + n))
+            for n in range(5)]
+    fb.page_size = 2
+    fb_control.post("faults", {"path_prefix": f"{GRAPH}{PAGE_ID}/conversations", "skip": 1,
+                               **fault})
+
+    first = fb.fetch("messenger", None)
+
+    assert len(first.messages) == 2
+    assert type(first.interrupted) is error and not first.has_more
+    assert first.cursor is not None and "access_token" not in first.cursor
+    fb._graph.blocked_until = 0.0  # as after Meta's wait
+    rest = fb.fetch("messenger", first.cursor)  # goes on with the page that failed
+    assert rest.interrupted is None and not rest.has_more
+    ids = [m.external_id for m in first.messages + rest.messages]
+    assert sorted(ids) == sorted(m["id"] for m in made)  # no gap, nothing twice
+    assert fb.fetch("messenger", rest.cursor).messages == []
+
+
+def test_a_read_that_reports_full_usage_is_kept_and_the_next_call_waits(
+    fb: FacebookConnector, fb_control: FacebookControl, sim: SimulatorThread
+) -> None:
+    made = [fb_control.messenger(f"hi {n}", name=f"Fan {n}", person_id=str(8200 + n))
+            for n in range(3)]
+    fb.page_size = 2
+    fb_control.post("faults", {"path_prefix": f"{GRAPH}{PAGE_ID}/conversations",
+                               "kind": "usage", "usage": 100})
+    asked = len(sim.state.requests_log())
+
+    first = fb.fetch("messenger", None)
+
+    assert len(first.messages) == 2  # that answer was good: kept
+    assert isinstance(first.interrupted, RateLimited)
+    assert "at its limit" in str(first.interrupted)
+    assert len(sim.state.requests_log()) == asked + 1  # the next page was not even asked for
+    assert {m.external_id for m in first.messages} < {m["id"] for m in made}
 
 
 def test_a_stale_resume_cursor_starts_that_run_over(

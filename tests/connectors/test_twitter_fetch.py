@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from connectors.base import AuthExpired, OutgoingReply, Permanent, Platform, ThreadKind
+from connectors.base import (
+    AuthExpired,
+    ConnectorError,
+    OutgoingReply,
+    Permanent,
+    Platform,
+    RateLimited,
+    ThreadKind,
+    Transient,
+)
 from connectors.simulator import SimulatorThread
 from connectors.simulator.state import Brand
 from connectors.twitter import TwitterConnector
@@ -93,6 +103,38 @@ def test_a_run_stopped_at_the_page_cap_resumes_without_a_gap(
     assert sorted(seen) == sorted(str(t.id) for t in made)
     assert cursor == str(max(t.id for t in made))
     assert x.fetch("mentions", cursor).messages == []
+
+
+@pytest.mark.parametrize(("fault", "error"), [
+    ({"kind": "rate_limit", "reset_in": 600}, RateLimited),
+    ({"kind": "server_error", "status": 503}, Transient),
+])
+def test_a_limit_or_error_on_a_later_page_keeps_the_pages_read(
+    x: TwitterConnector, sim: SimulatorThread, control: Control, fault: dict[str, Any],
+    error: type[ConnectorError],
+) -> None:
+    made = sim.state.generate_mentions(BRAND_ID, 13)
+    x.page_size = 5
+    control.fault(path_prefix=f"/2/users/{BRAND_ID}/mentions", skip=1, **fault)
+
+    first = x.fetch("mentions", None)
+
+    assert len(first.messages) == 5  # the first page, newest first
+    assert type(first.interrupted) is error and not first.has_more
+    assert first.cursor is not None and first.cursor.startswith("resume:")
+    rest = x.fetch("mentions", first.cursor)  # goes on with the page that failed
+    assert rest.interrupted is None and not rest.has_more
+    ids = [m.external_id for m in first.messages + rest.messages]
+    assert sorted(ids) == sorted(str(t.id) for t in made)  # no gap, nothing twice
+    assert rest.cursor == str(max(t.id for t in made))
+
+
+def test_a_limit_on_the_first_page_is_raised(x: TwitterConnector, sim: SimulatorThread,
+                                             control: Control) -> None:
+    sim.state.generate_mentions(BRAND_ID, 3)
+    control.fault("rate_limit", path_prefix=f"/2/users/{BRAND_ID}/mentions", reset_in=600)
+    with pytest.raises(RateLimited):
+        x.fetch("mentions", None)
 
 
 def test_a_stale_resume_token_falls_back_to_the_stored_id(

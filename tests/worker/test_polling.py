@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -13,6 +14,7 @@ from app.db import utcnow
 from app.inbox.models import Contact, Conversation, Message
 from app.ingest.poller import poll_due
 from connectors.base import Connector
+from connectors.simulator import app as sim_app
 from connectors.simulator.faults import Fault
 from connectors.simulator.state import SimState
 
@@ -91,6 +93,37 @@ def test_rate_limit_is_waited_out(session: Session, sim: SimState, connect,
     after = poll(session, connector_for, minutes=6)  # after the reset
     assert requests_to(sim, "/mentions") == calls + 1
     assert after.new_messages == 3
+
+
+def test_a_dm_backlog_under_the_rate_limit_is_read_one_window_at_a_time(
+        session: Session, sim: SimState, connect, connector_for,
+        monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    connect()
+    sim.generate_dms("42", 250)  # three pages of 100
+    # X's DM reads are 15 per 15 minutes (platforms.md A8); two keep the test short.
+    monkeypatch.setitem(sim_app.LIMITS, "GET /2/dm_events", 2)
+    monkeypatch.setattr(sim, "enforce_rate_limits", True)
+    ahead = [timedelta(0)]
+    real_clock = sim.clock
+    monkeypatch.setattr(sim, "clock", lambda: real_clock() + ahead[0])
+
+    first = poll(session, connector_for)
+    assert any("dms: rate limited" in e for e in first.errors)
+    assert count(session, Message) == 200  # the two pages read before the limit are kept
+
+    calls = requests_to(sim, "/dm_events")
+    poll(session, connector_for, minutes=5)  # before the reset: nothing asked
+    assert requests_to(sim, "/dm_events") == calls
+
+    ahead[0] = timedelta(minutes=16)
+    second = poll(session, connector_for, minutes=16)  # goes on where it stopped
+    assert not any("dms" in e for e in second.errors), second.errors
+    assert second.new_messages == 50 and count(session, Message) == 250
+    assert requests_to(sim, "/dm_events") == calls + 1
+    cursor = session.scalars(select(Cursor).where(Cursor.stream == "dms")).one()
+    session.refresh(cursor)
+    assert cursor.value is not None and not cursor.value.startswith("resume:")
+    assert cursor.last_error is None
 
 
 def test_server_errors_and_timeouts_back_off_then_recover(

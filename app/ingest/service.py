@@ -172,7 +172,9 @@ def _load_conversations(session: Session, account_id: int | None,
 
 
 def _when(m: InboundMessage, now: datetime) -> datetime:
-    return m.created_at or now
+    """When the message was written: the platform's time, but never after we received it
+    (a platform clock ahead of ours would start waits in the future; raw keeps its time)."""
+    return min(m.created_at, now) if m.created_at else now
 
 
 def _insert_messages(session: Session, batch: Sequence[InboundMessage],

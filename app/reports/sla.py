@@ -135,6 +135,8 @@ FROM (SELECT s.conversation_id, s.kind, CASE WHEN s.is_first THEN 1 ELSE 0 END A
     clocks = []
     for cid, kind, first, policy_id, start_us, target_us, el, state in session.execute(stmt,
                                                                                       bound):
+        if el is None:  # a wait that starts after `now` (a clock ahead): none spent yet
+            el = 0
         schedule = hours.get(int(policy_id))
         target = kind if kind == "resolution" else "first_response" if first else "next_reply"
         clocks.append(SlaClock(

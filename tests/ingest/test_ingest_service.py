@@ -303,3 +303,16 @@ def test_large_batch_over_many_threads(session: Session) -> None:
     assert count(session, Contact) == 450
     assert conv(session, "t3").message_count == 4  # 3, 703, 1403 and the late one
     assert conv(session, "t3").last_message_text == "late"
+
+
+def test_a_time_ahead_of_ours_is_stored_as_when_we_received_it(session: Session) -> None:
+    # The platform's clock runs 30 s ahead: no wait may start in the future.
+    acc = f.account(session)
+    ahead = f.inbound("hello?", minutes=10.5, raw={"created_at": "ahead"})
+    ingest_batch(session, account=acc, stream="mentions", messages=[ahead], cursor=None,
+                 now=f.at(10))
+    stored = session.scalars(select(Message)).one()
+    assert stored.created_at == f.at(10)
+    assert stored.raw == {"created_at": "ahead"}  # the platform's own record is kept
+    c = conv(session)
+    assert (c.waiting_since, c.last_inbound_at, c.last_message_at) == (f.at(10),) * 3

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -145,3 +147,15 @@ def test_rebuild_gives_the_same_spans(session: Session, acc: Account, alex: Agen
     assert reports.rebuild(session) == 1
     assert session.execute(text("SELECT * FROM report_span ORDER BY start_us, kind")).all() == (
         before)
+
+
+def test_a_wait_that_starts_after_now_shows_a_full_clock(session: Session, acc: Account) -> None:
+    # A platform clock 30 s ahead of ours, just before midnight, in business time.
+    office_policy(session)
+    early = Timeline(session, acc, thread="a").customer(t(0, 15))
+    ahead = Timeline(session, acc, thread="b").customer(t(1, 0, 0, 20), ingested=timedelta(0))
+    now = t(0, 23, 59, 55)
+    badges = reports.sla_status(session, [early.id, ahead.id], now=now)
+    assert badges[early.id].reply is not None and badges[early.id].reply.state == "breached"
+    clock = badges[ahead.id].reply
+    assert clock is not None and (clock.state, clock.left) == ("ok", 1800)

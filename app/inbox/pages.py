@@ -15,6 +15,7 @@ from app.accounts.models import Account
 from app.auth.models import Agent, Team
 from app.db import SessionDep
 from app.errors import Invalid
+from app.ids import optional_id, parsed_id
 from app.inbox import actions, service
 from app.inbox.breach import closest_to_breach
 from app.inbox.details import conversation_view
@@ -98,7 +99,8 @@ def reply(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
           resolve: Annotated[bool, Form()] = False, canned_id: Annotated[str, Form()] = "",
           canned_text: Annotated[str, Form()] = "") -> Response:
     conv = service.get_conversation(session, conv_id)
-    canned = (int(canned_id), canned_text) if canned_id.isdigit() else None
+    canned_number = parsed_id(canned_id)
+    canned = (canned_number, canned_text) if canned_number is not None else None
     queue_reply(session, conversation=conv, agent=agent, text=text, private=private,
                 canned=canned)
     if resolve:
@@ -126,18 +128,10 @@ def note(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
 def assign(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
            assignee: Annotated[str, Form()] = "", team: Annotated[str, Form()] = "") -> Response:
     conv = service.get_conversation(session, conv_id)
-    agent_id = agent.id if assignee == "me" else _opt_int(assignee, "assignee")
-    actions.assign(session, conv, by=agent, agent_id=agent_id, team_id=_opt_int(team, "team"))
+    agent_id = agent.id if assignee == "me" else optional_id(assignee, "assignee")
+    actions.assign(session, conv, by=agent, agent_id=agent_id, team_id=optional_id(team, "team"))
     session.commit()
     return _after(request, session, conv_id, "inbox/_details.html")
-
-
-def _opt_int(raw: str, name: str) -> int | None:
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise Invalid(f"{name} must be a number")
-    return int(raw)
 
 
 @router.post("/conversations/{conv_id}/tags")
@@ -197,11 +191,12 @@ def escalate(request: Request, conv_id: int, session: SessionDep, agent: CsrfAge
              target: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "") -> Response:
     conv = service.get_conversation(session, conv_id)
     kind, _, raw_id = target.partition(":")
-    if kind not in ("agent", "team") or not raw_id.isdigit():
+    number = parsed_id(raw_id)
+    if kind not in ("agent", "team") or number is None:
         raise Invalid("choose a team or a person to escalate to")
     actions.escalate(session, conv, by=agent, reason=reason,
-                     to_agent_id=int(raw_id) if kind == "agent" else None,
-                     to_team_id=int(raw_id) if kind == "team" else None)
+                     to_agent_id=number if kind == "agent" else None,
+                     to_team_id=number if kind == "team" else None)
     session.commit()
     return _after(request, session, conv_id, "inbox/_details.html")
 

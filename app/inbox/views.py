@@ -7,6 +7,7 @@ from typing import Any
 
 from app.auth.models import Agent
 from app.errors import Invalid
+from app.ids import optional_id
 from app.inbox.models import Priority, Status
 from app.inbox.service import ConversationFilter, Sort
 from connectors.base import Platform
@@ -44,15 +45,6 @@ def view_filter(key: str, agent: Agent) -> ConversationFilter:
     return ConversationFilter(status=Status.OPEN.value)
 
 
-def _int(params: dict[str, str], name: str) -> int | None:
-    raw = params.get(name) or ""
-    if not raw:
-        return None
-    if not raw.isdigit():
-        raise Invalid(f"{name} must be a number")
-    return int(raw)
-
-
 def parse(params: dict[str, str], agent: Agent) -> tuple[View, ConversationFilter, Sort]:
     """The view, its filter refined by the URL's filters, and the sort order."""
     view = VIEW_KEYS.get(params.get("view") or "open")
@@ -77,7 +69,7 @@ def parse(params: dict[str, str], agent: Agent) -> tuple[View, ConversationFilte
         extra["priority"] = priority
     for name, field in (("account", "account_id"), ("tag", "tag_id"), ("team", "team_id"),
                         ("assignee", "assignee_id")):
-        value = _int(params, name)
+        value = optional_id(params.get(name), name)
         if value is not None:
             extra[field] = value
     q = (params.get("q") or "").strip()

@@ -82,7 +82,9 @@ def _clock(value: str) -> int:
     """'09:30' or '09:30:15' as seconds after midnight; '24:00' is the day's end."""
     try:
         parts = [int(p) for p in value.split(":")]
-        h, m, s = (parts + [0, 0])[:3]
+        if not 2 <= len(parts) <= 3:
+            raise ValueError(value)
+        h, m, s = (parts + [0])[:3]
     except (ValueError, AttributeError) as exc:
         raise Invalid(f"business hours: bad time {value!r}, use HH:MM") from exc
     if not (0 <= h <= 24 and 0 <= m < 60 and 0 <= s < 60) or (h == 24 and (m or s)):

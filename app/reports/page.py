@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from app.db import utcnow
 from app.errors import Invalid, NotFound
+from app.ids import optional_id
 from app.reports import service as reports
 from app.reports.filters import Filters
 
@@ -40,21 +41,20 @@ class Query:
         return out
 
 
-def _day(raw: str | None, name: str, default: date) -> date:
-    if not raw:
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid(f"{name} must be a date like 2026-11-01") from None
+# Days a report may cover: a day on either side is still a representable instant.
+FIRST_DAY, LAST_DAY = date(1970, 1, 2), date(9998, 12, 31)
 
 
-def _int(raw: str | None, name: str) -> int | None:
+def _day(raw: str | None, name: str) -> date | None:
     if not raw:
         return None
-    if not raw.isdigit():
-        raise Invalid(f"{name} must be a number")
-    return int(raw)
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"{name} must be a date like 2026-11-01") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Invalid(f"{name} must be between {FIRST_DAY} and {LAST_DAY}")
+    return day
 
 
 def parse(params: dict[str, str]) -> Query:
@@ -64,9 +64,9 @@ def parse(params: dict[str, str]) -> Query:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise Invalid(f"unknown time zone {tz!r}") from None
-    today = utcnow().astimezone(zone).date()
-    end_day = _day(params.get("end"), "end", today)
-    start_day = _day(params.get("start"), "start", end_day - timedelta(days=DEFAULT_DAYS - 1))
+    end_day = _day(params.get("end"), "end") or utcnow().astimezone(zone).date()
+    start_day = _day(params.get("start"), "start") or max(
+        FIRST_DAY, end_day - timedelta(days=DEFAULT_DAYS - 1))
     if start_day > end_day:
         raise Invalid("the start date must not be after the end date")
     if (end_day - start_day).days >= MAX_DAYS:
@@ -80,15 +80,16 @@ def parse(params: dict[str, str]) -> Query:
     start = datetime.combine(start_day, datetime.min.time(), zone)
     end = datetime.combine(end_day + timedelta(days=1), datetime.min.time(), zone)
     filters = Filters(start=start, end=end, platform=platform,
-                      account_id=_int(params.get("account"), "account"),
-                      team_id=_int(params.get("team"), "team"),
-                      tag_id=_int(params.get("tag"), "tag"), priority=priority,
-                      agent_id=_int(params.get("agent"), "agent"))
+                      account_id=optional_id(params.get("account"), "account"),
+                      team_id=optional_id(params.get("team"), "team"),
+                      tag_id=optional_id(params.get("tag"), "tag"), priority=priority,
+                      agent_id=optional_id(params.get("agent"), "agent"))
     return Query(filters=filters, tz=tz, start_day=start_day, end_day=end_day)
 
 
-def _secs(value: float | None) -> str:
-    return "" if value is None else f"{value:.0f}"
+def _secs(value: float | None) -> float | None:
+    """Seconds to the millisecond; None (an empty CSV cell, JSON null) when there is none."""
+    return None if value is None else round(value, 3)
 
 
 def response_rows(session: Session, q: Query) -> tuple[list[str], list[list[Any]]]:
@@ -113,7 +114,7 @@ def sla_rows(session: Session, q: Query) -> tuple[list[str], list[list[Any]]]:
                     ("resolution", s.resolution)):
         share = c.met_share
         rows.append([name, c.met, c.breached, c.running, c.at_risk,
-                     "" if share is None else f"{100 * share:.1f}"])
+                     None if share is None else round(100 * share, 1)])
     return head, rows
 
 
@@ -142,7 +143,7 @@ def agent_rows(session: Session, q: Query) -> tuple[list[str], list[list[Any]]]:
             "first_responses", "first_response_median_s", "first_response_median_business_s"]
     rows = []
     for a in reports.agent_table(session, q.filters):
-        share = f"{100 * a.canned_unchanged / a.replies:.1f}" if a.replies else ""
+        share = round(100 * a.canned_unchanged / a.replies, 1) if a.replies else None
         rows.append([a.name, a.replies, a.canned_unchanged, share, a.resolved,
                      a.first_responses, _secs(a.first_response_median),
                      _secs(a.first_response_median_business)])

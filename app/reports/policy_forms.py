@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -12,6 +13,7 @@ from sqlmodel import Session
 from app.accounts.models import Account
 from app.auth.models import Agent, Team
 from app.errors import Invalid, NotFound
+from app.ids import parsed_id
 from app.reports.calendar import WEEKDAYS, schedule_of, zone
 from app.reports.models import SlaPolicy
 from app.reports.spans import mark_all_dirty
@@ -53,7 +55,11 @@ class PolicyForm:
             else f"agent:{p.escalate_to_agent_id}" if p.escalate_to_agent_id else "")
 
 
+MAX_TARGET_SECONDS = 366 * 86400  # a year: longer is a typo, and stays a 32-bit integer
+
+
 def _seconds(raw: str, per: int, what: str) -> int | None:
+    """A positive number of `per`-second units as whole seconds (at least one)."""
     raw = raw.strip()
     if not raw:
         return None
@@ -61,9 +67,22 @@ def _seconds(raw: str, per: int, what: str) -> int | None:
         value = float(raw)
     except ValueError:
         raise Invalid(f"{what} must be a number") from None
-    if value <= 0:
-        raise Invalid(f"{what} must be more than zero")
-    return round(value * per)
+    if not math.isfinite(value):
+        raise Invalid(f"{what} must be a number")
+    seconds = round(value * per)
+    if seconds < 1:
+        raise Invalid(f"{what} must be at least one second")
+    if seconds > MAX_TARGET_SECONDS:
+        raise Invalid(f"{what} must be at most a year")
+    return seconds
+
+
+def _percent(raw: str) -> int:
+    """The at-risk share: a whole percentage from 1 to 99."""
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdecimal()) or not 1 <= int(raw) <= 99:
+        raise Invalid("the at-risk share is a whole percentage between 1 and 99")
+    return int(raw)
 
 
 def _hours(raw: dict[str, str]) -> dict[str, list[list[str]]]:
@@ -111,13 +130,11 @@ def save_policy(session: Session, form: PolicyForm, policy_id: int | None = None
         raise Invalid("priority must be low, normal, high or urgent")
     if form.platform not in ("", "x", "facebook"):
         raise Invalid("channel must be x or facebook")
-    account_id = int(form.account_id) if form.account_id.strip().isdigit() else None
+    account_id = parsed_id(form.account_id)
     if form.account_id.strip() and (account_id is None or session.get(Account, account_id)
                                     is None):
         raise Invalid("no such account")
-    share = _seconds(form.at_risk_percent, 1, "the at-risk share")
-    if share is None or share >= 100:
-        raise Invalid("the at-risk share is a percentage between 1 and 99")
+    share = _percent(form.at_risk_percent)
     try:
         zone(form.timezone.strip() or "UTC")
     except Invalid:
@@ -134,8 +151,9 @@ def save_policy(session: Session, form: PolicyForm, policy_id: int | None = None
     kind, _, raw_id = form.escalate_to.partition(":")
     values["escalate_to_team_id"] = values["escalate_to_agent_id"] = None
     if form.escalate_to:
-        target = (session.get(Team, int(raw_id)) if kind == "team" and raw_id.isdigit()
-                  else session.get(Agent, int(raw_id)) if kind == "agent" and raw_id.isdigit()
+        number = parsed_id(raw_id)
+        target = (session.get(Team, number) if kind == "team" and number is not None
+                  else session.get(Agent, number) if kind == "agent" and number is not None
                   else None)
         if target is None or (isinstance(target, Agent) and target.role == "agent"):
             raise Invalid("escalate to a team, a supervisor or an admin")

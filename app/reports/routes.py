@@ -13,6 +13,7 @@ from app.auth.deps import ApiAgent
 from app.auth.models import Agent, Team
 from app.db import SessionDep
 from app.errors import DomainError, Invalid, NotFound
+from app.ids import parsed_id
 from app.inbox.models import Tag
 from app.reports.calendar import WEEKDAYS as CAL_WEEKDAYS
 from app.reports.models import SlaPolicy
@@ -109,7 +110,7 @@ async def save_policy_route(request: Request, session: SessionDep, agent: CsrfAg
         holidays=str(data.get("holidays", "")), is_default=data.get("is_default") == "true",
         escalate_to=str(data.get("escalate_to", "")))
     raw_id = str(data.get("policy_id", ""))
-    policy_id = int(raw_id) if raw_id.isdigit() else None
+    policy_id = parsed_id(raw_id)
     try:
         save_policy(session, form, policy_id)
     except Invalid as exc:

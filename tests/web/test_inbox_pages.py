@@ -86,7 +86,8 @@ def test_filters_and_search(web: TestClient, session: Session, me: Agent) -> Non
 
 
 def test_bad_filters_are_clear_errors(web: TestClient) -> None:
-    for query in ("view=nope", "status=gone", "platform=myspace", "account=abc", "sort=random"):
+    for query in ("view=nope", "status=gone", "platform=myspace", "account=abc", "sort=random",
+                  "account=\u00b2", "tag=99999999999999999999", "team=\u0663"):
         r = web.get(f"/inbox?{query}")
         assert r.status_code == 422, query
         assert soup(r).find(class_="error").text  # type: ignore[union-attr]

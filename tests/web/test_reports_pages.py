@@ -77,7 +77,7 @@ def test_csv_matches_the_page_and_follows_filters(web: TestClient, history: None
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.text)))
     wall = next(x for x in rows if x["figure"] == "first response" and x["clock"] == "wall")
-    assert (wall["count"], wall["median_s"], wall["unanswered"]) == ("2", "1200", "0")
+    assert (wall["count"], wall["median_s"], wall["unanswered"]) == ("2", "1200.0", "0")
     fb = list(csv.DictReader(io.StringIO(web.get(
         "/reports/response-times.csv?platform=facebook").text)))
     assert next(x for x in fb if x["figure"] == "first response")["count"] == "0"
@@ -93,6 +93,14 @@ def test_json_api_gives_the_same_figures(session: Session, app_client: TestClien
     body = r.json()
     assert body["columns"][0] == "agent"
     assert body["rows"][0][:2] == ["Sam Agent", 2]  # two replies written
+    times = app_client.get("/api/v1/reports/response-times",
+                           headers={"Authorization": f"Bearer {token}"}).json()
+    first = dict(zip(times["columns"], times["rows"][0], strict=True))
+    assert (first["figure"], first["clock"]) == ("first response", "wall")
+    assert (first["count"], first["median_s"]) == (2, 1200.0)  # numbers, not text
+    facebook = app_client.get("/api/v1/reports/response-times?platform=facebook",
+                              headers={"Authorization": f"Bearer {token}"}).json()
+    assert facebook["rows"][0][3] is None  # no median of nothing: null, not ""
     missing = app_client.get("/api/v1/reports/nonsense",
                              headers={"Authorization": f"Bearer {token}"})
     assert missing.status_code == 404
@@ -100,7 +108,10 @@ def test_json_api_gives_the_same_figures(session: Session, app_client: TestClien
 
 @pytest.mark.parametrize("query", ["start=yesterday", "start=2026-02-01&end=2026-01-01",
                                    "tz=Mars/Olympus", "platform=myspace", "agent=abc",
-                                   "start=2020-01-01&end=2026-01-01"])
+                                   "start=2020-01-01&end=2026-01-01", "account=\u00b2",
+                                   "team=\u0663", "tag=99999999999999999999",
+                                   "start=0001-01-01&end=0001-01-02", "end=0001-01-02",
+                                   "start=9999-12-30&end=9999-12-31"])
 def test_bad_report_parameters_are_clear_errors(web: TestClient, boss: Agent,
                                                 query: str) -> None:
     r = web.get(f"/reports?{query}")
@@ -150,7 +161,23 @@ def test_supervisor_edits_sla_policies(web: TestClient, session: Session, boss: 
     assert page.select_one('input[name="hours_fri"]')["value"] == "09:00-12:00, 13:00-17:00"  # type: ignore[index]
 
     for bad, says in [({"name": ""}, "needs a name"),
-                      ({"name": "X", "first_response_minutes": "-5"}, "more than zero"),
+                      ({"name": "X", "first_response_minutes": "-5"}, "at least one second"),
+                      ({"name": "X", "first_response_minutes": "0.001"}, "at least one second"),
+                      ({"name": "X", "first_response_minutes": "nan"}, "must be a number"),
+                      ({"name": "X", "first_response_minutes": "inf"}, "must be a number"),
+                      ({"name": "X", "first_response_minutes": "1e30"}, "at most a year"),
+                      ({"name": "X", "first_response_minutes": "5", "at_risk_percent": "0.4"},
+                       "between 1 and 99"),
+                      ({"name": "X", "first_response_minutes": "5", "at_risk_percent": "12.5"},
+                       "between 1 and 99"),
+                      ({"name": "X", "first_response_minutes": "5", "account_id": "\u00b2"},
+                       "no such account"),
+                      ({"name": "X", "first_response_minutes": "5",
+                        "account_id": "99999999999999999999"}, "no such account"),
+                      ({"name": "X", "first_response_minutes": "5",
+                        "hours_mon": "09:00-17:00:00:99"}, "bad time"),
+                      ({"name": "X", "first_response_minutes": "5", "escalate_to": "team:\u00b2"},
+                       "escalate to a team"),
                       ({"name": "X"}, "at least one target"),
                       ({"name": "X", "first_response_minutes": "5", "hours_mon": "nine"},
                        "like 09:00-17:00"),
@@ -159,7 +186,7 @@ def test_supervisor_edits_sla_policies(web: TestClient, session: Session, boss: 
                       ({"name": "X", "first_response_minutes": "5", "holidays": "Xmas"},
                        "date like"),
                       ({"name": "Office", "first_response_minutes": "5"}, "exists already")]:
-        r = save(**({"at_risk_percent": "25", "timezone": "UTC"} | bad))
+        r = save(**({"at_risk_percent": "25", "timezone": "UTC"} | bad))  # type: ignore[arg-type]
         assert r.status_code == 422, bad
         assert says in soup(r).select_one(".error").text, bad  # type: ignore[union-attr]
     assert session.scalars(select(SlaPolicy)).all() == [policy]

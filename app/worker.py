@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -94,7 +93,8 @@ class Worker:
         return CycleReport(poll, send)
 
     def run_forever(self, stop: threading.Event, tick: float = 1.0) -> None:
-        """Cycle until `stop` is set; a database hiccup is logged and the loop goes on."""
+        """Cycle until `stop` is set; a failed cycle is logged and the loop goes on (a
+        worker that stopped would leave every customer unheard, silently)."""
         log.info("worker %s started", self.worker_id)
         while not stop.is_set():
             try:
@@ -102,7 +102,7 @@ class Worker:
                 if report.poll.new_messages or report.send.sent:
                     log.info("polled %d new messages, sent %d replies",
                              report.poll.new_messages, report.send.sent)
-            except SQLAlchemyError:
+            except Exception:
                 log.exception("worker cycle failed; retrying")
             stop.wait(tick)
         if self.parallel:

@@ -23,6 +23,7 @@ from app.accounts.models import Account, Cursor
 from app.accounts.service import ensure_cursors
 from app.db import utcnow
 from app.ingest.service import ingest_batch
+from app.settings import ConfigError
 from connectors.base import AuthExpired, Connector, ConnectorError, RateLimited, Transient
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,10 @@ def poll_due(session: Session, connector_for: Callable[[Account], Connector], *,
                 # An earlier stream of this cycle found the account disconnected.
                 _release(session, cursor.id)
                 continue
-            connector = connectors.get(account.id) or connector_for(account)
+            connector = connectors.get(account.id) or _connector(session, account, cursor,
+                                                                 connector_for, now, report)
+            if connector is None:
+                continue
             connectors[account.id] = connector
             _poll_guarded(session, account, cursor, connector, now=now, report=report,
                           interval=_interval(account, default_interval))
@@ -128,9 +132,28 @@ def _poll_alone(sessions: sessionmaker[Session], connector_for: Callable[[Accoun
         account, cursor = session.get(Account, job[0]), session.get(Cursor, job[1])
         if account is None or cursor is None:
             return report  # removed since it was leased
-        _poll_guarded(session, account, cursor, connector_for(account), now=now,
-                      report=report, interval=_interval(account, default_interval))
+        connector = _connector(session, account, cursor, connector_for, now, report)
+        if connector is not None:
+            _poll_guarded(session, account, cursor, connector, now=now, report=report,
+                          interval=_interval(account, default_interval))
     return report
+
+
+def _connector(session: Session, account: Account, cursor: Cursor,
+               connector_for: Callable[[Account], Connector], now: datetime,
+               report: PollReport) -> Connector | None:
+    """The account's connector, or None when its credentials cannot be read or used: the
+    account is marked for reconnection (as for an expired token) and the cycle goes on."""
+    try:
+        return connector_for(account)
+    except (ConfigError, ConnectorError) as exc:
+        error = f"needs reconnection: {exc}"
+        log.warning("account %s (%s) %s", account.id, account.name, error)
+        _settle(session, account.id, cursor.id, now, next_at=now, error=error,
+                needs_reconnect=True)
+        session.commit()
+        report.errors.append(f"{account.name}/{cursor.stream}: {error}")
+        return None
 
 
 def _poll_guarded(session: Session, account: Account, cursor: Cursor, connector: Connector, *,

@@ -24,6 +24,7 @@ from app.db import utcnow
 from app.inbox.models import Conversation, Message
 from app.outbox.models import Outbox
 from app.outbox.service import UNKNOWN_IF_POSTED, outgoing_reply
+from app.settings import ConfigError
 from connectors.base import (
     AuthExpired,
     Connector,
@@ -72,7 +73,15 @@ def send_due(session: Session, connector_for: Callable[[Account], Connector], *,
             report.failed += 1
             session.commit()
             continue
-        connector = connector_for(account)
+        try:
+            connector = connector_for(account)
+        except (ConfigError, ConnectorError) as exc:
+            # Credentials that cannot be read or used: this reply fails with the reason,
+            # the worker goes on with the rest.
+            _fail(session, item, message, f"cannot send from {account.name}: {exc}", now)
+            report.failed += 1
+            session.commit()
+            continue
         reply = outgoing_reply(session, message)
         if item.state == "sending" and _reconcile(session, item, message, connector, reply,
                                                   now, report):

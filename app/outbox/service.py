@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
+from app.accounts.models import Account
 from app.auth.models import Agent
 from app.db import utcnow
 from app.errors import Invalid
@@ -42,6 +43,10 @@ def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | 
     refusal = window_refusal(conversation, private, now)
     if refusal:
         raise Invalid(refusal)
+    account = session.get(Account, conversation.account_id)
+    if account is None or not account.credentials_encrypted:
+        raise Invalid(f"{account.name if account else 'this account'} is not connected (no "
+                      "credentials), so nothing can be sent from it; connect it first")
     target = reply_target(session, conversation)
     if private and kind == ThreadKind.FB_COMMENT and target is not None:
         refusal = private_reply_refusal(session, target)

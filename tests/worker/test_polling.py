@@ -6,9 +6,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from app.accounts.crypto import CredentialBox
 from app.accounts.models import Account, Cursor
 from app.db import utcnow
 from app.inbox.models import Contact, Conversation, Message
@@ -182,3 +184,22 @@ def test_expired_token_stops_that_account_only(session: Session, sim: SimState, 
     before = requests_to(sim, "/2/users/42/")
     poll(session, connector_for, minutes=10)
     assert requests_to(sim, "/2/users/42/") == before  # no more calls for the broken one
+
+
+def test_unreadable_credentials_stop_that_account_only(session: Session, sim: SimState, connect,
+                                                       connector_for) -> None:  # type: ignore[no-untyped-def]
+    broken = connect("42", "acme")
+    connect("43", "acme_de")
+    # Sealed with another key (SWITCHBOARD_ENCRYPTION_KEY changed since they were saved).
+    broken.credentials_encrypted = CredentialBox(Fernet.generate_key().decode()).seal(
+        {"bearer_token": "x"})
+    session.add(broken)
+    session.commit()
+    sim.generate_mentions("43", 2)
+
+    report = poll(session, connector_for)
+
+    assert report.new_messages == 2  # the other account is polled as usual
+    assert any("cannot decrypt" in e for e in report.errors)
+    session.refresh(broken)
+    assert broken.needs_reconnect and "ENCRYPTION_KEY" in (broken.last_error or "")

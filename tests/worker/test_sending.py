@@ -217,6 +217,44 @@ def test_a_look_up_that_keeps_failing_fails_the_reply_instead_of_leaving_it_send
     assert len(sim.sent_items()) == 1
 
 
+def test_unreadable_credentials_fail_that_reply_and_the_rest_go_out(
+        session: Session, sim: SimState, jane_thread, connect, connector_for) -> None:  # type: ignore[no-untyped-def]
+    other = connect("43", "acme_de")
+    sim.add_tweet("7", "@acme_de hallo")
+    poll_due(session, connector_for, default_interval=60, now=later(1))
+    stuck = queue_reply(session, conversation=thread_of(session, "x_dm"), agent=None, text="Hi")
+    german = session.scalars(select(Conversation).where(
+        Conversation.account_id == other.id)).one()
+    fine = queue_reply(session, conversation=german, agent=None, text="Hallo!")
+    account = session.get(Account, thread_of(session, "x_dm").account_id)
+    assert account is not None
+    account.credentials_encrypted = CredentialBox(Fernet.generate_key().decode()).seal({})
+    session.add(account)
+    session.commit()
+
+    report = send_due(session, connector_for)
+
+    assert (report.failed, report.sent) == (1, 1)
+    session.refresh(stuck)
+    session.refresh(fine)
+    assert stuck.delivery_state == "failed" and "decrypt" in (stuck.delivery_error or "")
+    assert fine.delivery_state == "sent"
+
+
+def test_an_account_without_credentials_cannot_be_replied_from(
+        session: Session, sim: SimState, jane_thread) -> None:  # type: ignore[no-untyped-def]
+    conv = thread_of(session, "x_dm")
+    account = session.get(Account, conv.account_id)
+    assert account is not None
+    account.credentials_encrypted = ""  # a sample account, as the demo seeds them
+    session.add(account)
+    session.flush()
+    before = session.scalar(select(func.count()).select_from(Message))
+    with pytest.raises(Invalid, match="not connected"):
+        queue_reply(session, conversation=conv, agent=None, text="Hi")
+    assert session.scalar(select(func.count()).select_from(Message)) == before
+
+
 def test_server_error_before_posting_is_retried(session: Session, sim: SimState, jane_thread,
                                                 connector_for) -> None:  # type: ignore[no-untyped-def]
     queue_reply(session, conversation=thread_of(session, "x_dm"), agent=None, text="Hi")

@@ -22,6 +22,8 @@ def at(minutes: float) -> datetime:
 
 def account(session: Session, *, platform: str = "x", name: str | None = None,
             external_id: str = "42", **kw: Any) -> Account:
+    # Connected, as far as the app can tell; never opened unless a test sends for real.
+    kw.setdefault("credentials_encrypted", "sealed-credentials")
     acc = Account(platform=platform, name=name or f"acme-{next(_ids)}", external_id=external_id,
                   handle="acme", **kw)
     session.add(acc)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Path, Query
+
 from app.errors import Invalid
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in both stores
@@ -25,3 +29,8 @@ def optional_id(raw: str | None, name: str) -> int | None:
     if number is None:
         raise Invalid(f"{name} must be the number of an existing {name}")
     return number
+
+
+# Route parameters: FastAPI refuses a bigger number (422) before any store sees it.
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.auth.models import Agent, Team
 from app.db import utcnow
 from app.errors import Invalid, NotFound
+from app.ids import MAX_ID, optional_id
 from app.inbox.models import (
     AuditEvent,
     Conversation,
@@ -213,6 +214,11 @@ def bulk(session: Session, ids: list[int], *, action: str, value: str,
     """Assign, tag or resolve several conversations at once; returns how many."""
     if not ids:
         raise Invalid("select at least one conversation")
+    if action not in ("resolve", "tag", "assign"):
+        raise Invalid(f"unknown bulk action {action!r}")
+    agent_id = optional_id(value, "assignee") if action == "assign" else None
+    if any(not 1 <= i <= MAX_ID for i in ids):
+        raise NotFound("some selected conversations no longer exist")
     convs = session.scalars(select(Conversation).where(Conversation.id.in_(ids))).all()  # type: ignore[union-attr]
     if len(convs) != len(set(ids)):
         raise NotFound("some selected conversations no longer exist")
@@ -221,9 +227,6 @@ def bulk(session: Session, ids: list[int], *, action: str, value: str,
             resolve(session, conv, by=by)
         elif action == "tag":
             add_tag(session, conv, name=value, by=by)
-        elif action == "assign":
-            assign(session, conv, by=by, agent_id=int(value) if value else None,
-                   team_id=conv.team_id)
         else:
-            raise Invalid(f"unknown bulk action {action!r}")
+            assign(session, conv, by=by, agent_id=agent_id, team_id=conv.team_id)
     return len(convs)

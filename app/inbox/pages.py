@@ -15,7 +15,7 @@ from app.accounts.models import Account
 from app.auth.models import Agent, Team
 from app.db import SessionDep
 from app.errors import Invalid
-from app.ids import optional_id, parsed_id
+from app.ids import PathId, optional_id, parsed_id
 from app.inbox import actions, service
 from app.inbox.breach import closest_to_breach
 from app.inbox.details import conversation_view
@@ -71,7 +71,7 @@ def inbox(request: Request, session: SessionDep, agent: WebAgent,
                   all_tags=session.scalars(select(Tag).order_by(Tag.name)).all())
 
 
-def _show(request: Request, session: Session, conv_id: int,
+def _show(request: Request, session: Session, conv_id: PathId,
           fragment: str | None = None) -> Response:
     conv = service.get_conversation(session, conv_id)
     view = conversation_view(session, conv)
@@ -83,7 +83,7 @@ def _show(request: Request, session: Session, conv_id: int,
 
 
 @router.get("/conversations/{conv_id}")
-def conversation(request: Request, conv_id: int, session: SessionDep,
+def conversation(request: Request, conv_id: PathId, session: SessionDep,
                  _agent: WebAgent, part: str | None = None) -> Response:
     conv = service.get_conversation(session, conv_id)
     if part is None:
@@ -94,7 +94,7 @@ def conversation(request: Request, conv_id: int, session: SessionDep,
 
 
 @router.post("/conversations/{conv_id}/reply")
-def reply(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+def reply(request: Request, conv_id: PathId, session: SessionDep, agent: CsrfAgent,
           text: Annotated[str, Form()] = "", private: Annotated[bool, Form()] = False,
           resolve: Annotated[bool, Form()] = False, canned_id: Annotated[str, Form()] = "",
           canned_text: Annotated[str, Form()] = "") -> Response:
@@ -109,14 +109,14 @@ def reply(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
     return _after(request, session, conv_id, "inbox/_thread.html")
 
 
-def _after(request: Request, session: Session, conv_id: int, fragment: str) -> Response:
+def _after(request: Request, session: Session, conv_id: PathId, fragment: str) -> Response:
     if is_htmx(request):
         return _show(request, session, conv_id, fragment)
     return redirect(request, f"/conversations/{conv_id}")
 
 
 @router.post("/conversations/{conv_id}/notes")
-def note(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+def note(request: Request, conv_id: PathId, session: SessionDep, agent: CsrfAgent,
          text: Annotated[str, Form()] = "") -> Response:
     conv = service.get_conversation(session, conv_id)
     actions.add_note(session, conv, by=agent, text=text)
@@ -125,7 +125,7 @@ def note(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
 
 
 @router.post("/conversations/{conv_id}/assign")
-def assign(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+def assign(request: Request, conv_id: PathId, session: SessionDep, agent: CsrfAgent,
            assignee: Annotated[str, Form()] = "", team: Annotated[str, Form()] = "") -> Response:
     conv = service.get_conversation(session, conv_id)
     agent_id = agent.id if assignee == "me" else optional_id(assignee, "assignee")
@@ -135,7 +135,7 @@ def assign(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent
 
 
 @router.post("/conversations/{conv_id}/tags")
-def tag(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+def tag(request: Request, conv_id: PathId, session: SessionDep, agent: CsrfAgent,
         name: Annotated[str, Form()] = "") -> Response:
     conv = service.get_conversation(session, conv_id)
     actions.add_tag(session, conv, name=name, by=agent)
@@ -144,7 +144,7 @@ def tag(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
 
 
 @router.post("/conversations/{conv_id}/tags/{tag_id}/remove")
-def untag(request: Request, conv_id: int, tag_id: int, session: SessionDep,
+def untag(request: Request, conv_id: PathId, tag_id: PathId, session: SessionDep,
           agent: CsrfAgent) -> Response:
     conv = service.get_conversation(session, conv_id)
     actions.remove_tag(session, conv, tag_id=tag_id, by=agent)
@@ -153,7 +153,7 @@ def untag(request: Request, conv_id: int, tag_id: int, session: SessionDep,
 
 
 @router.post("/conversations/{conv_id}/priority")
-def priority(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+def priority(request: Request, conv_id: PathId, session: SessionDep, agent: CsrfAgent,
              value: Annotated[str, Form()] = "") -> Response:
     conv = service.get_conversation(session, conv_id)
     actions.set_priority(session, conv, priority=value, by=agent)
@@ -162,7 +162,7 @@ def priority(request: Request, conv_id: int, session: SessionDep, agent: CsrfAge
 
 
 @router.post("/conversations/{conv_id}/status")
-def status(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+def status(request: Request, conv_id: PathId, session: SessionDep, agent: CsrfAgent,
            action: Annotated[str, Form()] = "", until: Annotated[str, Form()] = "") -> Response:
     conv = service.get_conversation(session, conv_id)
     if action == "resolve":
@@ -187,7 +187,7 @@ def _when(raw: str) -> datetime:
 
 
 @router.post("/conversations/{conv_id}/escalate")
-def escalate(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+def escalate(request: Request, conv_id: PathId, session: SessionDep, agent: CsrfAgent,
              target: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "") -> Response:
     conv = service.get_conversation(session, conv_id)
     kind, _, raw_id = target.partition(":")
@@ -202,7 +202,7 @@ def escalate(request: Request, conv_id: int, session: SessionDep, agent: CsrfAge
 
 
 @router.post("/conversations/{conv_id}/deescalate")
-def deescalate(request: Request, conv_id: int, session: SessionDep, agent: CsrfAgent,
+def deescalate(request: Request, conv_id: PathId, session: SessionDep, agent: CsrfAgent,
                note: Annotated[str, Form()] = "") -> Response:
     conv = service.get_conversation(session, conv_id)
     actions.deescalate(session, conv, by=agent, note=note)
@@ -211,7 +211,7 @@ def deescalate(request: Request, conv_id: int, session: SessionDep, agent: CsrfA
 
 
 @router.post("/messages/{message_id}/retry")
-def retry(request: Request, message_id: int, session: SessionDep, agent: CsrfAgent) -> Response:
+def retry(request: Request, message_id: PathId, session: SessionDep, agent: CsrfAgent) -> Response:
     message = service.get_message(session, message_id)
     retry_reply(session, message=message, agent=agent)
     session.commit()

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from app.accounts.models import Account
 from app.auth.deps import ApiAgent
 from app.db import SessionDep
+from app.ids import PathId, QueryId
 from app.inbox import service
 from app.inbox.models import Contact, Conversation, Status
 from app.inbox.schemas import ConversationDetail, ConversationOut, ConversationPage, MessageOut
@@ -21,7 +22,7 @@ api = APIRouter(prefix="/api/v1", tags=["conversations"])
 @api.get("/conversations", response_model=ConversationPage)
 def list_conversations(
     session: SessionDep, _agent: ApiAgent,
-    status: Status | None = None, account: int | None = None, platform: Platform | None = None,
+    status: Status | None = None, account: QueryId = None, platform: Platform | None = None,
     sort: service.Sort = service.Sort.WAITING,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = 50,
     cursor: str | None = None,
@@ -38,7 +39,7 @@ def list_conversations(
 
 
 @api.get("/conversations/{conversation_id}", response_model=ConversationDetail)
-def get_conversation(conversation_id: int, session: SessionDep,
+def get_conversation(conversation_id: PathId, session: SessionDep,
                      _agent: ApiAgent) -> ConversationDetail:
     """One conversation with all its messages, oldest first."""
     conv = service.get_conversation(session, conversation_id)

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlmodel import Session
 from app.accounts.models import Account
 from app.auth.models import Agent
 from app.errors import Invalid, NotFound
+from app.ids import MAX_ID
 from app.inbox.models import Contact, Conversation, ConversationTag, Message, Status
 
 MAX_LIMIT = 200
@@ -249,12 +250,21 @@ def _encode(phase: int, row: Any) -> str:
 
 
 def _decode(cursor: str) -> tuple[int, tuple[datetime, int] | None]:
+    """A cursor from _encode, checked: one that decodes but was not made here (a time
+    without a zone, out of range, an unknown phase) is refused like garbage."""
+    refused = Invalid("cursor is not one this server gave out")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         phase, ts, cid = json.loads(base64.urlsafe_b64decode(padded))
-        return int(phase), (datetime.fromisoformat(ts), int(cid))
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise Invalid("cursor is not one this server gave out") from None
+        when = datetime.fromisoformat(ts)
+        # A day of margin both ways keeps the time representable in every zone.
+        _ = when.astimezone(UTC) + timedelta(days=1) - timedelta(days=2)
+    except (ValueError, TypeError, OverflowError, binascii.Error, json.JSONDecodeError):
+        raise refused from None
+    if when.tzinfo is None or phase not in _runs() or type(cid) is not int \
+            or not 1 <= cid <= MAX_ID:
+        raise refused
+    return phase, (when, cid)
 
 
 def get_conversation(session: Session, conversation_id: int) -> Conversation:

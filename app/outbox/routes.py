@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from app.auth.deps import ApiAgent
 from app.db import SessionDep
+from app.ids import PathId
 from app.inbox import service as inbox
 from app.inbox.schemas import MessageOut
 from app.outbox.service import queue_reply
@@ -21,7 +22,7 @@ class ReplyIn(BaseModel):
 
 
 @api.post("/conversations/{conversation_id}/replies", status_code=202, response_model=MessageOut)
-def post_reply(conversation_id: int, body: ReplyIn, session: SessionDep,
+def post_reply(conversation_id: PathId, body: ReplyIn, session: SessionDep,
                agent: ApiAgent) -> MessageOut:
     """Queue a reply on the conversation's own channel; GET the conversation to follow it."""
     conv = inbox.get_conversation(session, conversation_id)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from app.db import SessionDep
+from app.ids import PathId, QueryId
 from app.inbox.models import Conversation
 from app.realtime.presence import presence
 from app.web import CsrfAgent, WebAgent, templates
@@ -43,7 +44,7 @@ def _event(name: str, data: str) -> str:
 
 @router.get("/events")
 async def events(request: Request, session: SessionDep, agent: WebAgent,
-                 conversation: int | None = None) -> Response:
+                 conversation: QueryId = None) -> Response:
     factory = request.app.state.engine
     agent_id, name = agent.id or 0, agent.name
     # The stream lives long: give the request's connection back now, not when it ends.
@@ -86,6 +87,6 @@ async def events(request: Request, session: SessionDep, agent: WebAgent,
 
 
 @router.post("/conversations/{conv_id}/typing")
-def typing(conv_id: int, agent: CsrfAgent, active: Annotated[bool, Form()] = True) -> Response:
+def typing(conv_id: PathId, agent: CsrfAgent, active: Annotated[bool, Form()] = True) -> Response:
     presence.typing(conv_id, agent.id or 0, agent.name, active)
     return Response(status_code=204)

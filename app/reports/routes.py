@@ -13,7 +13,7 @@ from app.auth.deps import ApiAgent
 from app.auth.models import Agent, Team
 from app.db import SessionDep
 from app.errors import DomainError, Invalid, NotFound
-from app.ids import parsed_id
+from app.ids import PathId, QueryId, parsed_id
 from app.inbox.models import Tag
 from app.reports.calendar import WEEKDAYS as CAL_WEEKDAYS
 from app.reports.models import SlaPolicy
@@ -73,7 +73,7 @@ def report_json(name: str, request: Request, session: SessionDep,
 
 @router.get("/reports/sla-policies")
 def policies_page(request: Request, session: SessionDep, agent: WebAgent,
-                  edit: int | None = None) -> Response:
+                  edit: QueryId = None) -> Response:
     _supervisor(agent)
     policies = session.scalars(select(SlaPolicy).order_by(SlaPolicy.is_default.desc(),  # type: ignore[attr-defined]
                                                           SlaPolicy.name)).all()
@@ -122,7 +122,7 @@ async def save_policy_route(request: Request, session: SessionDep, agent: CsrfAg
 
 
 @router.post("/reports/sla-policies/{policy_id}/delete")
-def delete_policy_route(policy_id: int, request: Request, session: SessionDep,
+def delete_policy_route(policy_id: PathId, request: Request, session: SessionDep,
                         agent: CsrfAgent) -> Response:
     _supervisor(agent)
     delete_policy(session, policy_id)

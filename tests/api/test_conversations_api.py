@@ -112,8 +112,18 @@ def test_filters_by_status_platform_and_account(client: TestClient, session: Ses
     assert resolved["items"] == []
 
 
+# Cursors that decode but were not made here: a time without a zone, one out of range,
+# an id too big for the store, a phase that does not exist.
+FORGED_CURSORS = ["WzAsICIyMDI0LTAxLTAxVDAwOjAwOjAwIiwgMV0",
+                  "WzAsICI5OTk5LTEyLTMxVDIzOjU5OjU5LTEyOjAwIiwgMV0",
+                  "WzAsICIyMDI0LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwgMTAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMF0",
+                  "WzksICIyMDI0LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwgMV0"]
+
+
 @pytest.mark.parametrize("params", [{"status": "bogus"}, {"limit": 0}, {"limit": 1000},
-                                    {"cursor": "not-a-cursor"}, {"platform": "myspace"}])
+                                    {"cursor": "not-a-cursor"}, {"platform": "myspace"},
+                                    {"account": 10**30}, {"account": 0},
+                                    *({"cursor": c} for c in FORGED_CURSORS)])
 def test_bad_list_parameters_are_clear_errors(client: TestClient, token: str,
                                               params: dict[str, object]) -> None:
     r = client.get("/api/v1/conversations", params=params, headers=auth(token))
@@ -145,3 +155,13 @@ def test_unknown_conversation_is_404(client: TestClient, token: str) -> None:
     r = client.get("/api/v1/conversations/999999", headers=auth(token))
     assert r.status_code == 404
     assert "999999" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/conversations/9223372036854775808",
+                                  "/api/v1/conversations/0"])
+def test_an_id_no_store_can_hold_is_a_clear_error(client: TestClient, token: str,
+                                                  path: str) -> None:
+    r = client.get(path, headers=auth(token))
+    assert r.status_code == 422
+    posted = client.post(path + "/replies", json={"text": "hi"}, headers=auth(token))
+    assert posted.status_code == 422

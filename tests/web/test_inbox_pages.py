@@ -123,6 +123,14 @@ def test_bulk_resolve_tag_and_assign(web: TestClient, session: Session, me: Agen
     assert bad.status_code == 422
     none = web.post("/inbox/bulk", data={"action": "resolve", "csrf_token": web.csrf})  # type: ignore[attr-defined]
     assert none.status_code == 422
+    for data in ({"ids": ids, "action": "assign", "value": "abc"},
+                 {"ids": ids, "action": "assign", "value": "\u00b2"}):
+        r = web.post("/inbox/bulk", data={**data, "csrf_token": web.csrf})  # type: ignore[attr-defined]
+        assert r.status_code == 422, data
+    huge = web.post("/inbox/bulk", data={"ids": [10**22], "action": "resolve",
+                                         "csrf_token": web.csrf})  # type: ignore[attr-defined]
+    assert huge.status_code in (404, 422)
+    assert web.get(f"/conversations/{10**22}").status_code == 422
 
 
 def test_bulk_without_csrf_changes_nothing(web: TestClient, session: Session) -> None:

@@ -15,10 +15,11 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app import migrate
-from app.db import make_engine
+from app.db import make_engine, session_factory
 
 PG_ADMIN = os.environ.get("SWITCHBOARD_TEST_POSTGRES_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -109,6 +110,17 @@ def session(engine: Engine) -> Iterator[Session]:
                      expire_on_commit=False) as s:
             yield s
         trans.rollback()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request: pytest.FixtureRequest, fresh_db_url) -> Iterator[sessionmaker[Session]]:  # type: ignore[no-untyped-def]
+    """Sessions on a database of their own that really commit: for tests where several
+    sessions or threads must see each other's writes."""
+    url = fresh_db_url(request.param)
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    yield session_factory(engine)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -43,6 +43,12 @@ def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | 
     refusal = window_refusal(conversation, private, now)
     if refusal:
         raise Invalid(refusal)
+    # One reply at a time per conversation (PostgreSQL; SQLite's writes queue anyway), read
+    # afresh: concurrent replies must neither lose a count nor both pass the check below.
+    session.refresh(conversation, with_for_update=True)
+    twin = _same_reply(session, conversation, agent, text, private, now)
+    if twin is not None:
+        return twin  # a double click or a repeated request: that reply, once
     account = session.get(Account, conversation.account_id)
     if account is None or not account.credentials_encrypted:
         raise Invalid(f"{account.name if account else 'this account'} is not connected (no "
@@ -84,6 +90,23 @@ def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | 
                            created_at=now))
     session.flush()
     return message
+
+
+# The same text from the same person on the same thread this soon is the same reply.
+RESUBMIT_WINDOW = timedelta(seconds=60)
+
+
+def _same_reply(session: Session, conversation: Conversation, agent: Agent | None, text: str,
+                private: bool, now: datetime) -> Message | None:
+    return session.scalars(
+        select(Message).where(
+            Message.conversation_id == conversation.id, Message.direction == "outbound",
+            Message.author_agent_id == (agent.id if agent else None),
+            Message.text == text, Message.is_private == private,
+            Message.created_at >= now - RESUBMIT_WINDOW,  # type: ignore[operator]
+            Message.delivery_state != DeliveryState.FAILED.value)
+        .limit(1)
+    ).first()
 
 
 def window_refusal(conv: Conversation, private: bool, now: datetime) -> str | None:

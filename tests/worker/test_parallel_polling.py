@@ -15,11 +15,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
-from app import migrate
 from app.accounts.crypto import CredentialBox
 from app.accounts.models import Account, Cursor
 from app.accounts.service import add_account, make_connector
-from app.db import make_engine, session_factory
 from app.inbox.models import Conversation, Message
 from app.ingest import poller
 from app.ingest.poller import Parallel, poll_due
@@ -29,15 +27,6 @@ from connectors.simulator.server import SimulatorThread
 from connectors.simulator.state import SimState
 
 BRANDS = (("42", "acme"), ("43", "globex"), ("44", "initech"))
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sessions(request: pytest.FixtureRequest, fresh_db_url) -> Iterator[sessionmaker[Session]]:  # type: ignore[no-untyped-def]
-    url = fresh_db_url(request.param)
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    yield session_factory(engine)
-    engine.dispose()
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ since a changed reply should not go out in their name.
 
 from __future__ import annotations
 
+import unicodedata
+
 from app.errors import Invalid
 
 REPLACEMENT = "\ufffd"
@@ -28,9 +30,27 @@ def mended(text: str) -> str:
     return text
 
 
-def typed(text: str, what: str) -> str:
-    """`text` as a person typed it, refused (Invalid) if a store could not hold it."""
+def typed(text: str, what: str, *, limit: int | None = None) -> str:
+    """`text` as a person typed it, refused (Invalid) if a store could not hold it, if it
+    holds a control character (nothing a person means to send), or is over `limit`."""
     if mended(text) is not text:
         raise Invalid(f"the {what} holds a character that cannot be stored or sent "
                       "(a NUL or half of an emoji); remove it and try again")
+    if not text.isascii() or not text.isprintable():
+        if any(_control(c) for c in text):
+            raise Invalid(f"the {what} holds a control character; remove it and try again")
+    if limit is not None and len(text) > limit:
+        raise Invalid(f"the {what} has {len(text)} characters; at most {limit} are kept")
     return text
+
+
+def blank(text: str) -> bool:
+    """True when nothing in `text` can be seen: spaces, zero-width and format characters."""
+    return all(unicodedata.category(c) in INVISIBLE for c in text)
+
+
+INVISIBLE = {"Zs", "Zl", "Zp", "Cc", "Cf"}
+
+
+def _control(char: str) -> bool:
+    return unicodedata.category(char) == "Cc" and char not in "\t\n\r"

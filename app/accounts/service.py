@@ -39,7 +39,7 @@ def add_account(session: Session, *, box: CredentialBox, platform: str, name: st
         raise Invalid(f"unknown platform {platform!r}: use x or facebook") from None
     if kind not in CONNECTORS:
         raise Invalid(f"no connector for {platform} yet")
-    if not typed(name, "account name").strip():
+    if not typed(name, "account name", limit=120).strip():
         raise Invalid("an account needs a name")
     if poll_interval is not None and poll_interval < 1:
         raise Invalid("poll interval must be at least 1 second")

@@ -28,7 +28,7 @@ def hash_token(token: str) -> str:
 def create_agent(session: Session, *, email: str, name: str, role: str,
                  password: str) -> Agent:
     """A new staff user; the email must be unused."""
-    email = typed(email.strip().lower(), "email")
+    email = typed(email.strip().lower(), "email", limit=254)
     if "@" not in email:
         raise Invalid(f"not an email address: {email!r}")
     if role not in {r.value for r in Role}:
@@ -37,7 +37,7 @@ def create_agent(session: Session, *, email: str, name: str, role: str,
         raise Invalid(f"password must have at least {MIN_PASSWORD} characters")
     if agent_by_email(session, email) is not None:
         raise Conflict(f"an agent with email {email} exists already")
-    agent = Agent(email=email, name=typed(name.strip(), "name") or email, role=role,
+    agent = Agent(email=email, name=typed(name.strip(), "name", limit=120) or email, role=role,
                   password_hash=_hasher.hash(password))
     session.add(agent)
     session.flush()

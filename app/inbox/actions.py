@@ -22,7 +22,7 @@ from app.inbox.models import (
     Status,
     Tag,
 )
-from app.text import typed
+from app.text import blank, typed
 
 MAX_NOTE = 10_000
 
@@ -132,8 +132,8 @@ def wake_snoozed(session: Session, now: datetime | None = None) -> list[int]:
 def escalate(session: Session, conv: Conversation, *, by: Agent | None, reason: str,
              to_agent_id: int | None = None, to_team_id: int | None = None) -> Escalation:
     """Hand over to a supervisor or team, with the reason; visible until answered."""
-    reason = typed(reason.strip(), "reason")
-    if not reason:
+    reason = typed(reason.strip(), "reason", limit=MAX_NOTE)
+    if blank(reason):
         raise Invalid("say why you escalate: the next person needs the reason")
     if (to_agent_id is None) == (to_team_id is None):
         raise Invalid("escalate to either a team or a named person")
@@ -159,8 +159,8 @@ def escalate(session: Session, conv: Conversation, *, by: Agent | None, reason: 
 
 
 def deescalate(session: Session, conv: Conversation, *, by: Agent | None, note: str) -> None:
-    note = typed(note.strip(), "note")
-    if not note:
+    note = typed(note.strip(), "note", limit=MAX_NOTE)
+    if blank(note):
         raise Invalid("de-escalating needs a note saying what was done")
     if conv.escalated_at is None:
         raise Invalid("this conversation is not escalated")
@@ -190,11 +190,9 @@ def open_escalations(session: Session, conv: Conversation) -> list[Escalation]:
 
 def add_note(session: Session, conv: Conversation, *, by: Agent | None, text: str) -> Note:
     """An internal note: never sent to the platform."""
-    text = typed(text.strip(), "note")
-    if not text:
+    text = typed(text.strip(), "note", limit=MAX_NOTE)
+    if blank(text):
         raise Invalid("a note needs some text")
-    if len(text) > MAX_NOTE:
-        raise Invalid(f"a note has at most {MAX_NOTE} characters")
     now = utcnow()
     note = Note(conversation_id=conv.id or 0, agent_id=by.id if by else None, text=text,
                 created_at=now)

@@ -21,7 +21,7 @@ from app.inbox.models import (
     Message,
 )
 from app.outbox.models import Outbox
-from app.text import typed
+from app.text import blank, typed
 from connectors.base import PUBLIC_KINDS, TEXT_LIMITS, OutgoingReply, ThreadKind
 from connectors.facebook import messenger_window, private_reply_open
 
@@ -33,7 +33,7 @@ def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | 
     now = now or utcnow()
     text = typed(text.strip(), "reply")
     kind = ThreadKind(conversation.thread_kind)
-    if not text:
+    if blank(text):
         raise Invalid("a reply needs some text")
     if private and kind not in PUBLIC_KINDS:
         raise Invalid("this conversation is private already; send without 'private'")

@@ -111,7 +111,7 @@ def _holidays(raw: str) -> dict[str, str]:
             date.fromisoformat(day)
         except ValueError:
             raise Invalid(f"holiday {line.strip()!r}: start with a date like 2026-12-25") from None
-        out[day] = typed(name.strip(), "holiday name")
+        out[day] = typed(name.strip(), "holiday name", limit=120)
     return out
 
 
@@ -120,7 +120,7 @@ def save_policy(session: Session, form: PolicyForm, policy_id: int | None = None
     policy = SlaPolicy(name="") if policy_id is None else session.get(SlaPolicy, policy_id)
     if policy is None:
         raise NotFound(f"no SLA policy {policy_id}")
-    name = typed(form.name.strip(), "policy name")
+    name = typed(form.name.strip(), "policy name", limit=120)
     if not name:
         raise Invalid("a policy needs a name")
     clash = session.scalars(select(SlaPolicy).where(SlaPolicy.name == name)).first()

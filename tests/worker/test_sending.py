@@ -100,6 +100,8 @@ def test_dm_reply_and_private_answer_reach_the_customer(session: Session, sim: S
 
 @pytest.mark.parametrize(("text", "private", "kind", "says"), [
     ("   ", False, "x_mention", "needs some text"),
+    ("\u200b\ufeff", False, "x_mention", "needs some text"),
+    ("ok\x01", False, "x_dm", "control character"),
     ("x" * 281, False, "x_mention", "at most 280"),
     ("hi", True, "x_dm", "private already"),
 ])

@@ -170,7 +170,10 @@ def user_create(
     from app.auth.service import create_agent
 
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
+        try:
+            password = sys.stdin.readline().rstrip("\n")
+        except UnicodeDecodeError:
+            raise fail("the password on stdin is not UTF-8 text") from None
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with session_factory(migrated_engine(settings()))() as session:

@@ -35,6 +35,7 @@ def create_agent(session: Session, *, email: str, name: str, role: str,
         raise Invalid(f"role must be one of agent, supervisor, admin (got {role!r})")
     if len(password) < MIN_PASSWORD:
         raise Invalid(f"password must have at least {MIN_PASSWORD} characters")
+    typed(password, "password")  # bytes that are not text (a terminal's bad input)
     if agent_by_email(session, email) is not None:
         raise Conflict(f"an agent with email {email} exists already")
     agent = Agent(email=email, name=typed(name.strip(), "name", limit=120) or email, role=role,
@@ -65,6 +66,7 @@ def create_token(session: Session, *, email: str, name: str = "") -> str:
     agent = agent_by_email(session, email)
     if agent is None:
         raise NotFound(f"no agent with email {email}")
+    name = typed(name.strip(), "token name", limit=120)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(agent_id=agent.id, name=name, token_hash=hash_token(token)))
     session.flush()

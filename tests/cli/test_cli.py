@@ -72,6 +72,24 @@ def test_weak_password_and_bad_role_are_refused(tmp_path: Path) -> None:
     assert r.returncode == 1 and "role" in r.stderr
 
 
+def test_bytes_that_are_not_text_are_refused_without_a_traceback(tmp_path: Path) -> None:
+    env = {"SWITCHBOARD_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    run(["migrate"], tmp_path, env)
+    create = [EXE, "user", "create", "--email", "c@example.com", "--name", "C",
+              "--password-stdin"]
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    r = subprocess.run(create, cwd=tmp_path, env=full_env | env, input=b"long enough\xff\n",
+                       capture_output=True, timeout=60)
+    assert r.returncode == 1 and b"Traceback" not in r.stderr, r.stderr
+    run(["user", "create", "--email", "d@example.com", "--name", "D", "--password-stdin"],
+        tmp_path, env, stdin="long enough pw\n")
+    token = subprocess.run([EXE, "token", "create", "--agent", "d@example.com", "--name",
+                            b"x\xed\xa0\x80y"], cwd=tmp_path, env=full_env | env,
+                           capture_output=True, timeout=60)
+    assert token.returncode == 1 and b"Traceback" not in token.stderr, token.stderr
+    assert b"token name" in token.stderr
+
+
 def test_bad_setting_stops_with_one_line(tmp_path: Path) -> None:
     r = run(["migrate"], tmp_path, {"SWITCHBOARD_DATABASE_URL": "mysql://nope"})
     assert r.returncode == 2

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlmodel import Session
 
 from app.accounts.models import Account
@@ -204,8 +204,27 @@ def _fail(session: Session, item: Outbox, message: Message, reason: str, now: da
     item.state, item.last_error, item.updated_at = "failed", reason, now
     message.delivery_state, message.delivery_error = "failed", reason
     session.add_all([item, message])
+    session.flush()
+    _wait_again(session, message.conversation_id)
     _changed(session, message, now)
     log.warning("reply %s failed: %s", message.id, reason)
+
+
+def _wait_again(session: Session, conversation_id: int) -> None:
+    """A reply that failed answered nothing: the customer is waiting again, since their
+    first message after the last reply that did go out (the inbox sorts by this)."""
+    conv = session.get(Conversation, conversation_id)
+    if conv is None or conv.status == "resolved":
+        return
+    answered = session.scalar(select(func.max(Message.created_at)).where(
+        Message.conversation_id == conversation_id, Message.direction == "outbound",
+        func.coalesce(Message.delivery_state, "sent") != "failed"))
+    unanswered = select(func.min(Message.created_at)).where(
+        Message.conversation_id == conversation_id, Message.direction == "inbound")
+    if answered is not None:
+        unanswered = unanswered.where(Message.created_at > answered)  # type: ignore[operator]
+    conv.waiting_since = session.scalar(unanswered)
+    session.add(conv)
 
 
 def _mark_sent(session: Session, item: Outbox, message: Message, external_id: str,

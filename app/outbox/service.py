@@ -158,7 +158,8 @@ def private_reply_refusal(session: Session, comment: Message) -> str | None:
 UNKNOWN_IF_POSTED = "unknown whether this reply was posted; check the platform before retrying"
 
 
-def retry_reply(session: Session, *, message: Message, agent: Agent | None) -> Outbox:
+def retry_reply(session: Session, *, message: Message, agent: Agent | None,
+                now: datetime | None = None) -> Outbox:
     """Queue a failed reply again.
 
     A reply that went out to the platform before it failed (a timeout, a dead worker) may
@@ -168,12 +169,20 @@ def retry_reply(session: Session, *, message: Message, agent: Agent | None) -> O
     item = session.scalars(select(Outbox).where(Outbox.message_id == message.id)).first()
     if item is None or item.state != DeliveryState.FAILED:
         raise Invalid("only a failed reply can be retried")
-    now = utcnow()
+    now = now or utcnow()
     # UNKNOWN_IF_POSTED alone: the connector cannot look, and the person was asked to.
     maybe_posted = item.sending_started_at is not None and item.last_error != UNKNOWN_IF_POSTED
     item.state = "sending" if maybe_posted else "queued"
     item.attempts, item.next_attempt_at, item.updated_at = 0, now, now
     message.delivery_state, message.delivery_error = item.state, None
+    # The customer gets it now, not when it was first written: response times count
+    # from here, and the conversation is answered again (the failure had reopened it).
+    message.created_at = now
+    conversation = session.get(Conversation, message.conversation_id)
+    if conversation is not None:
+        conversation.waiting_since, conversation.last_outbound_at = None, now
+        conversation.updated_at = now
+        session.add(conversation)
     session.add_all([item, message])
     session.add(AuditEvent(agent_id=agent.id if agent else None,
                            conversation_id=message.conversation_id, action="reply_retried",

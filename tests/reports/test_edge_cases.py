@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from app.accounts.models import Account
 from app.auth.models import Agent
+from app.outbox.models import Outbox
+from app.outbox.service import retry_reply
 from app.reports import service as reports
 from app.reports.filters import Filters
 from tests.reports.test_timelines import WIDE, spans
@@ -51,6 +54,21 @@ def test_failed_reply_is_no_answer(session: Session, acc: Account, alex: Agent) 
     tl.reply(t(0, 10, 25), alex)
     assert spans(session, tl)[0][4] == 1500
     assert reports.volumes(session, Filters(start=t(0), end=t(1)))[0].replies == 1
+
+
+def test_a_retried_reply_answers_when_it_is_retried(session: Session, acc: Account,
+                                                   alex: Agent) -> None:
+    tl = Timeline(session, acc)
+    tl.customer(t(0, 10))
+    failed = tl.reply(t(0, 10, 5), alex, state="failed").last
+    assert failed is not None
+    item = session.scalars(select(Outbox).where(Outbox.message_id == failed.id)).one()
+    item.state = "failed"
+    retry_reply(session, message=failed, agent=alex, now=t(0, 14))
+    failed.delivery_state = "sent"  # the worker delivers it
+    session.add_all([item, failed])
+    session.flush()
+    assert spans(session, tl)[0][4] == 4 * 3600  # 10:00 to 14:00, not to 10:05
 
 
 def test_failure_after_the_fact_is_seen(session: Session, acc: Account, alex: Agent) -> None:

@@ -257,6 +257,28 @@ def test_an_account_without_credentials_cannot_be_replied_from(
     assert session.scalar(select(func.count()).select_from(Message)) == before
 
 
+def test_a_failed_reply_puts_the_customer_back_in_the_queue_until_retried(
+        session: Session, sim: SimState, jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
+    conv = thread_of(session, "x_mention")
+    waiting = conv.waiting_since
+    assert waiting is not None
+    msg = queue_reply(session, conversation=conv, agent=None, text="Fixed it")
+    assert conv.waiting_since is None  # answered, as far as anyone can tell yet
+    sim.faults.add(Fault(kind="canned", path_prefix="/2/tweets", method="POST", status=403,
+                         body={"errors": [{"code": 187, "message": "Status is a duplicate."}]}))
+    assert send_due(session, connector_for).failed == 1
+    session.refresh(conv)
+    assert conv.waiting_since == waiting  # the answer never reached Jane: still waiting
+
+    at = later(3)
+    retry_reply(session, message=msg, agent=None, now=at)
+    session.commit()
+    session.refresh(conv)
+    session.refresh(msg)
+    assert conv.waiting_since is None  # answered again
+    assert msg.created_at == at  # and it reaches Jane now, not when first written
+
+
 def test_server_error_before_posting_is_retried(session: Session, sim: SimState, jane_thread,
                                                 connector_for) -> None:  # type: ignore[no-untyped-def]
     queue_reply(session, conversation=thread_of(session, "x_dm"), agent=None, text="Hi")

@@ -86,9 +86,33 @@ def _error(exc: Exception, what: str) -> ConnectorError:
         return RateLimited(f"{what}: {exc}", reset_at=exc.reset_time)
     if isinstance(exc, tweepy.Unauthorized):
         return AuthExpired(f"{what}: {exc}")
+    if isinstance(exc, tweepy.Forbidden) and _access_refused(exc):
+        # The account's token lacks a permission (DMs need "Read, Write and Direct
+        # Messages"): every poll would fail alike until someone reconnects it.
+        return AuthExpired(f"{what}: X refused this account's access ({exc}); reconnect it "
+                           "with the permissions Switchboard needs")
     if isinstance(exc, tweepy.HTTPException) and 400 <= exc.response.status_code < 500:
         return Permanent(f"{what}: {exc}")
     return Transient(f"{what}: {type(exc).__name__}: {exc}")
+
+
+# platforms.md A6: code 93 (no DM permission) and the problem types that say the token,
+# not the request, is at fault.
+ACCESS_CODES = {93}
+ACCESS_PROBLEMS = ("client-forbidden", "unsupported-authentication",
+                   "not-authorized-for-resource")
+
+
+def _access_refused(exc: tweepy.HTTPException) -> bool:
+    if ACCESS_CODES & set(exc.api_codes):
+        return True
+    try:
+        body = exc.response.json()
+    except ValueError:
+        return False
+    problems = [body, *body.get("errors", [])] if isinstance(body, dict) else []
+    return any(isinstance(p, dict) and str(p.get("type", "")).endswith(ACCESS_PROBLEMS)
+               for p in problems)
 
 
 def _next_token(payload: Payload) -> str | None:

@@ -110,6 +110,21 @@ def test_client_errors_are_permanent(x: TwitterConnector, control: Control, stat
         x.fetch("mentions", None)
 
 
+@pytest.mark.parametrize("body", [
+    {"errors": [{"code": 93, "message": "This application is not allowed to access or "
+                                        "delete your direct messages."}]},
+    {"title": "Forbidden", "status": 403, "detail": "no",
+     "type": "https://api.x.com/2/problems/client-forbidden"},
+    {"title": "Unsupported Authentication", "status": 403, "detail": "app-only",
+     "type": "https://api.x.com/2/problems/unsupported-authentication"},
+])
+def test_a_token_without_the_permission_needs_reconnection(
+        x: TwitterConnector, control: Control, body: dict[str, object]) -> None:
+    control.fault("canned", path_prefix="/2/dm_events", status=403, body=body)
+    with pytest.raises(AuthExpired, match="reconnect"):
+        x.fetch("dms", None)
+
+
 @pytest.mark.parametrize("body", [[1, 2], "text", {"data": "not a list"}])
 def test_a_body_of_the_wrong_shape_is_transient(x: TwitterConnector, control: Control,
                                                 body: object) -> None:

@@ -7,14 +7,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 
 from app import health
+from app.api_errors import is_api, validation_message
 from app.auth.routes import router as auth_pages
 from app.db import make_engine, session_factory
-from app.errors import DomainError, Unauthorized
+from app.errors import DomainError, Invalid, Unauthorized
 from app.inbox.pages import router as inbox_pages
 from app.inbox.routes import api as conversations_api
 from app.outbox.routes import api as replies_api
@@ -46,6 +48,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
     app.include_router(reports_api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     return app
 
 
@@ -67,8 +70,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         thread.join(timeout=15)
 
 
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    """A wrong parameter or form field: the API's one error shape, or the page's notice."""
+    return await _domain_error(request, Invalid(validation_message(exc)))
+
+
 async def _domain_error(request: Request, exc: DomainError) -> Response:
-    if request.url.path.startswith("/api/"):
+    if is_api(request):
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
         return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)
     if isinstance(exc, LoginRequired):

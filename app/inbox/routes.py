@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import Session
 
 from app.accounts.models import Account
+from app.api_errors import API_ERRORS
 from app.auth.deps import ApiAgent
 from app.db import SessionDep
 from app.ids import PathId, QueryId
@@ -16,7 +17,7 @@ from app.inbox.models import Contact, Conversation, Status
 from app.inbox.schemas import ConversationDetail, ConversationOut, ConversationPage, MessageOut
 from connectors.base import Platform
 
-api = APIRouter(prefix="/api/v1", tags=["conversations"])
+api = APIRouter(prefix="/api/v1", tags=["conversations"], responses=API_ERRORS)
 
 
 @api.get("/conversations", response_model=ConversationPage)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from app.api_errors import API_ERRORS
 from app.auth.deps import ApiAgent
 from app.db import SessionDep
 from app.ids import PathId
@@ -12,7 +13,7 @@ from app.inbox import service as inbox
 from app.inbox.schemas import MessageOut
 from app.outbox.service import queue_reply
 
-api = APIRouter(prefix="/api/v1", tags=["replies"])
+api = APIRouter(prefix="/api/v1", tags=["replies"], responses=API_ERRORS)
 
 
 class ReplyIn(BaseModel):

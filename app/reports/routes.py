@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from app.accounts.models import Account
+from app.api_errors import API_ERRORS
 from app.auth.deps import ApiAgent
 from app.auth.models import Agent, Team
 from app.db import SessionDep
@@ -22,7 +23,7 @@ from app.reports.policy_forms import PolicyForm, delete_policy, save_policy
 from app.web import CsrfAgent, WebAgent, redirect, render
 
 router = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+api = APIRouter(prefix="/api/v1/reports", tags=["reports"], responses=API_ERRORS)
 
 
 class Forbidden(DomainError):

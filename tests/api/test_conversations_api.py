@@ -165,3 +165,15 @@ def test_an_id_no_store_can_hold_is_a_clear_error(client: TestClient, token: str
     assert r.status_code == 422
     posted = client.post(path + "/replies", json={"text": "hi"}, headers=auth(token))
     assert posted.status_code == 422
+
+
+def test_every_api_error_has_one_shape_and_is_in_the_spec(client: TestClient,
+                                                          token: str) -> None:
+    r = client.get("/api/v1/conversations", params={"limit": "many"}, headers=auth(token))
+    assert r.status_code == 422
+    assert isinstance(r.json()["detail"], str) and "limit" in r.json()["detail"]
+    spec = client.get("/openapi.json").json()
+    responses = spec["paths"]["/api/v1/conversations"]["get"]["responses"]
+    for status in ("401", "404", "422"):
+        schema = responses[status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorOut"}, status

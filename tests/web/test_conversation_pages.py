@@ -262,3 +262,12 @@ def test_canned_replies_are_recorded_as_changed_or_not(web: TestClient, session:
     rows = session.execute(select(Message.canned_response_id, Message.canned_unchanged).where(
         Message.direction == "outbound").order_by(Message.id)).all()
     assert [tuple(r) for r in rows] == [(canned.id, True), (canned.id, False), (None, None)]
+
+
+def test_a_malformed_form_field_is_a_page_error_not_json(web: TestClient,
+                                                         conv: Conversation) -> None:
+    r = web.post(f"/conversations/{conv.id}/reply",
+                 data={"text": "hi", "private": "maybe", "csrf_token": web.csrf})  # type: ignore[attr-defined]
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("text/html")
+    assert "private" in soup(r).select_one(".error").text  # type: ignore[union-attr]

@@ -25,6 +25,7 @@ from connectors.base import (
     RateLimited,
     ThreadKind,
     Transient,
+    counted_length,
 )
 from connectors.http import RedirectSession
 from connectors.twitter_payloads import (
@@ -197,10 +198,11 @@ class TwitterConnector:
             return self._send_dm(reply)
         if reply.thread_kind is not ThreadKind.X_MENTION:
             raise Permanent(f"the X connector cannot answer a {reply.thread_kind} thread")
-        if len(reply.text) > self.max_tweet_chars:
+        length = counted_length(reply.text, ThreadKind.X_MENTION, private=False)
+        if length > self.max_tweet_chars:
             raise Permanent(
-                f"a post on X has at most {self.max_tweet_chars} characters, this reply has "
-                f"{len(reply.text)}: shorten it or answer by direct message"
+                f"a post on X has at most {self.max_tweet_chars} characters, X counts this "
+                f"reply as {length}: shorten it or answer by direct message"
             )
         if not reply.in_reply_to:
             # Without it the answer would go out as a stand-alone public post.

@@ -113,6 +113,19 @@ def test_pagination_tokens_and_limits(sim: SimulatorThread, brand: Brand) -> Non
         assert requests.get(url, headers=auth, params=bad, timeout=5).status_code == 400
 
 
+@pytest.mark.parametrize(("text", "status"), [
+    ("日" * 140, 201), ("日" * 141, 403), ("😀" * 141, 403),
+    ("see https://example.com/" + "x" * 300, 201),
+])
+def test_posts_are_refused_by_x_weighted_length(sim: SimulatorThread, brand: Brand,
+                                                text: str, status: int) -> None:
+    auth = {"Authorization": f"Bearer {brand.access_token}"}
+    answer = requests.post(f"{sim.base_url}/2/tweets", json={"text": text}, headers=auth,
+                           timeout=5)
+    assert answer.status_code == status, answer.text
+    assert len(sim.state.sent_items(BRAND_ID)) == (status == 201)
+
+
 def test_brand_posts_show_up_in_timeline_and_dm_events(sim: SimulatorThread) -> None:
     state = sim.state
     [question] = state.generate_mentions(BRAND_ID, 1)

@@ -77,6 +77,35 @@ def test_a_281_character_post_is_refused_before_any_request(
     assert x.send(public(question["id"], "ü" * 280))  # the limit itself is fine
 
 
+@pytest.mark.parametrize("double", ["日", "😀", "👍🏽"])  # each counts 2 on X
+def test_a_post_x_counts_over_280_is_refused_before_any_request(
+    x: TwitterConnector, control: Control, double: str
+) -> None:
+    question = control.mention("hi")
+    before = control.requests()
+
+    with pytest.raises(Permanent, match="X counts this reply as 282"):
+        x.send(public(question["id"], double * 141))
+
+    assert control.requests() == before
+    assert x.send(public(question["id"], double * 140))  # 280 is fine
+
+
+def test_a_long_link_counts_23_and_the_post_is_found_again(
+    x: TwitterConnector, control: Control
+) -> None:
+    question = control.mention("where is my parcel?")
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    link = "https://example.com/track?id=" + "7" * 100
+    reply = public(question["id"], "@jane " + "y" * 145 + " " + link)
+    assert len(reply.text) == 281
+
+    tweet_id = x.send(reply)
+
+    assert [item["text"] for item in control.sent()] == [reply.text]
+    assert x.find_sent(reply, since) == tweet_id
+
+
 @pytest.mark.parametrize("reply", [
     public("1", "   "),
     direct(""),

@@ -101,6 +101,9 @@ def test_dm_reply_and_private_answer_reach_the_customer(session: Session, sim: S
 @pytest.mark.parametrize(("text", "private", "kind", "says"), [
     ("   ", False, "x_mention", "needs some text"),
     ("x" * 281, False, "x_mention", "at most 280"),
+    (("ご注文の商品は明日発送いたします。" * 12)[:200], False, "x_mention",
+     "X counts this reply as 400 characters; a post takes at most 280"),
+    ("😀" * 141, False, "x_mention", "X counts this reply as 282 characters"),
     ("hi", True, "x_dm", "private already"),
 ])
 def test_bad_replies_are_refused_before_anything_is_stored(
@@ -112,6 +115,18 @@ def test_bad_replies_are_refused_before_anything_is_stored(
                     private=private)
     assert session.scalar(select(func.count()).select_from(Message)) == before
     assert session.scalar(select(func.count()).select_from(Outbox)) == 0
+
+
+@pytest.mark.parametrize("text", [
+    "😀" * 140,
+    "Tracking: https://example.com/parcels/" + "7" * 120 + " " + "z" * 122,  # 281 code points
+])
+def test_a_post_within_x_weighted_count_is_queued_and_sent(
+        session: Session, sim: SimState, jane_thread, connector_for, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert len(text) in (140, 281)
+    queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None, text=text)
+    assert send_due(session, connector_for).sent == 1
+    assert [s["text"] for s in sim.sent_items()] == [text]
 
 
 def test_a_281_character_dm_answer_is_fine(session: Session, sim: SimState, jane_thread,

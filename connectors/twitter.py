@@ -328,11 +328,18 @@ class TwitterConnector:
                      api_calls=self._calls, interrupted=interrupted)
 
     def _dm_route(self, reply: OutgoingReply) -> dict[str, Any]:
-        if reply.recipient_id:
-            return {"participant_id": reply.recipient_id}
+        """Where a direct message goes (and where find_sent looks for it).
+
+        A reply in a DM thread goes into that conversation: in a group, the "with
+        participant" route would answer one member privately instead of the group. The
+        participant route is for a private answer to a post, and for a DM thread whose
+        conversation id X never told us.
+        """
         thread = reply.external_thread_id
         if reply.thread_kind is ThreadKind.X_DM and thread and not thread.startswith("unknown-"):
             return {"dm_conversation_id": thread}
+        if reply.recipient_id:
+            return {"participant_id": reply.recipient_id}
         raise Permanent("a direct message on X needs the recipient's user id")
 
     def _send_dm(self, reply: OutgoingReply) -> str:

@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
+from connectors.x_text import weighted_length
+
 
 class Platform(StrEnum):
     X = "x"
@@ -131,7 +133,8 @@ class Connector(Protocol):
     def verify(self) -> Identity: ...
 
 
-# Longest text each kind of reply may carry; checked before anything is stored or sent.
+# Longest text each kind of reply may carry, as `counted_length` counts it; checked before
+# anything is stored or sent.
 TEXT_LIMITS: dict[tuple[ThreadKind, bool], int] = {
     (ThreadKind.X_MENTION, False): 280,
     (ThreadKind.X_MENTION, True): 10_000,  # answered by DM
@@ -141,3 +144,14 @@ TEXT_LIMITS: dict[tuple[ThreadKind, bool], int] = {
     (ThreadKind.FB_MESSENGER, False): 2_000,
 }
 PUBLIC_KINDS = frozenset({ThreadKind.X_MENTION, ThreadKind.FB_COMMENT})
+
+
+def counted_length(text: str, kind: ThreadKind, private: bool) -> int:
+    """The length of `text` as the platform counts it against TEXT_LIMITS[(kind, private)].
+
+    Only a public X post is weighted (CJK and emoji count 2, links 23); X's direct messages
+    and Facebook count characters.
+    """
+    if kind is ThreadKind.X_MENTION and not private:
+        return weighted_length(text)
+    return len(text)

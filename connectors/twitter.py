@@ -25,6 +25,7 @@ from connectors.base import (
     RateLimited,
     ThreadKind,
     Transient,
+    counted_length,
 )
 from connectors.http import RedirectSession
 from connectors.twitter_payloads import (
@@ -221,10 +222,11 @@ class TwitterConnector:
             return self._send_dm(reply)
         if reply.thread_kind is not ThreadKind.X_MENTION:
             raise Permanent(f"the X connector cannot answer a {reply.thread_kind} thread")
-        if len(reply.text) > self.max_tweet_chars:
+        length = counted_length(reply.text, ThreadKind.X_MENTION, private=False)
+        if length > self.max_tweet_chars:
             raise Permanent(
-                f"a post on X has at most {self.max_tweet_chars} characters, this reply has "
-                f"{len(reply.text)}: shorten it or answer by direct message"
+                f"a post on X has at most {self.max_tweet_chars} characters, X counts this "
+                f"reply as {length}: shorten it or answer by direct message"
             )
         if not reply.in_reply_to:
             # Without it the answer would go out as a stand-alone public post.
@@ -350,11 +352,18 @@ class TwitterConnector:
                      api_calls=self._calls, interrupted=interrupted)
 
     def _dm_route(self, reply: OutgoingReply) -> dict[str, Any]:
-        if reply.recipient_id:
-            return {"participant_id": reply.recipient_id}
+        """Where a direct message goes (and where find_sent looks for it).
+
+        A reply in a DM thread goes into that conversation: in a group, the "with
+        participant" route would answer one member privately instead of the group. The
+        participant route is for a private answer to a post, and for a DM thread whose
+        conversation id X never told us.
+        """
         thread = reply.external_thread_id
         if reply.thread_kind is ThreadKind.X_DM and thread and not thread.startswith("unknown-"):
             return {"dm_conversation_id": thread}
+        if reply.recipient_id:
+            return {"participant_id": reply.recipient_id}
         raise Permanent("a direct message on X needs the recipient's user id")
 
     def _send_dm(self, reply: OutgoingReply) -> str:

@@ -22,7 +22,14 @@ from app.inbox.models import (
 )
 from app.outbox.models import Outbox
 from app.text import blank, typed
-from connectors.base import PUBLIC_KINDS, TEXT_LIMITS, OutgoingReply, ThreadKind
+from connectors.base import (
+    PUBLIC_KINDS,
+    TEXT_LIMITS,
+    OutgoingReply,
+    Platform,
+    ThreadKind,
+    counted_length,
+)
 from connectors.facebook import messenger_window, private_reply_open
 
 
@@ -37,9 +44,9 @@ def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | 
         raise Invalid("a reply needs some text")
     if private and kind not in PUBLIC_KINDS:
         raise Invalid("this conversation is private already; send without 'private'")
-    limit = TEXT_LIMITS[(kind, private)]
-    if len(text) > limit:
-        raise Invalid(f"the reply has {len(text)} characters; this channel takes at most {limit}")
+    refusal = length_refusal(text, kind, private)
+    if refusal:
+        raise Invalid(refusal)
     refusal = window_refusal(conversation, private, now)
     if refusal:
         raise Invalid(refusal)
@@ -107,6 +114,21 @@ def _same_reply(session: Session, conversation: Conversation, agent: Agent | Non
             Message.delivery_state != DeliveryState.FAILED.value)
         .limit(1)
     ).first()
+
+
+PLATFORM_NAMES = {Platform.X: "X", Platform.FACEBOOK: "Facebook"}
+
+
+def length_refusal(text: str, kind: ThreadKind, private: bool) -> str | None:
+    """Why the platform would refuse this text as too long, in its own count, or None."""
+    limit = TEXT_LIMITS[(kind, private)]
+    length = counted_length(text, kind, private)
+    if length <= limit:
+        return None
+    platform = Platform.X if kind in (ThreadKind.X_MENTION, ThreadKind.X_DM) else Platform.FACEBOOK
+    what = "a post" if kind in PUBLIC_KINDS and not private else "a message"
+    return (f"{PLATFORM_NAMES[platform]} counts this reply as {length} characters; "
+            f"{what} takes at most {limit}")
 
 
 def window_refusal(conv: Conversation, private: bool, now: datetime) -> str | None:

@@ -105,12 +105,24 @@ def add_mentions(request: Request, body: dict[str, Any] = Body(...)) -> dict[str
 
 @router.post("/dms", status_code=201)
 def add_dms(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
-    """Explicit: {brand_id, text, sender: {username, id?, name?}}. Generated: {brand_id, count}."""
+    """Explicit: {brand_id, text, sender: {username, id?, name?}}, into a group with
+    `group: [{username, id?}, ...]` (its other members: a new group) or `dm_conversation_id`
+    (an existing group). Generated: {brand_id, count}."""
     state, brand_id = sim(request), str(body.get("brand_id", ""))
     state.user(brand_id)
     if "text" in body:
         sender = _person(state, body.get("sender"), "sender")
-        events = [state.add_dm(sender, brand_id, str(body["text"]))]
+        text = str(body["text"])
+        if "group" in body:
+            if not isinstance(body["group"], list):
+                raise _bad("group is a list of members: [{username, id?}, ...]")
+            others = [_person(state, spec, "a group member") for spec in body["group"]]
+            group = state.add_group([sender, brand_id, *others])
+            events = [state.add_group_dm(sender, group, text)]
+        elif "dm_conversation_id" in body:
+            events = [state.add_group_dm(sender, str(body["dm_conversation_id"]), text)]
+        else:
+            events = [state.add_dm(sender, brand_id, text)]
     else:
         events = state.generate_dms(brand_id, _count(body),
                                     spread_seconds=_number(body, "spread_seconds", 0))

@@ -82,10 +82,12 @@ class DmEvent:
     text: str
     created_at: datetime
     via_api: bool = False
+    # A group conversation's members; empty for a 1:1 conversation, whose id names both.
+    members: tuple[str, ...] = ()
 
     @property
     def participants(self) -> list[str]:
-        return self.dm_conversation_id.split("-")
+        return list(self.members) if self.members else self.dm_conversation_id.split("-")
 
 
 def conversation_key(a: str, b: str) -> str:
@@ -117,6 +119,7 @@ class SimState:
             self.users = {uid: self.users[uid] for uid in self.brands}
             self.tweets: dict[int, Tweet] = {}
             self.dms: dict[int, DmEvent] = {}
+            self.groups: dict[str, tuple[str, ...]] = {}  # group dm_conversation_id -> members
             self.requests: list[dict[str, Any]] = []
             self.rate_windows: dict[str, tuple[float, int]] = {}
             self._last_ms = 0
@@ -208,8 +211,37 @@ class SimState:
             self.dms[event_id] = event
             return event
 
+    def add_group(self, member_ids: list[str]) -> str:
+        """A group conversation; unlike a 1:1 id, its id is a plain number naming nobody."""
+        with self._lock:
+            members = tuple(dict.fromkeys(member_ids))
+            for member in members:
+                self.user(member)
+            if len(members) < 3:
+                raise Rejected(400, "Invalid Request", "A group conversation needs at least "
+                               "two participants besides its creator.")
+            _, conversation_id = self._stamp(0)
+            self.groups[str(conversation_id)] = members
+            return str(conversation_id)
+
+    def add_group_dm(self, sender_id: str, dm_conversation_id: str, text: str, *,
+                     via_api: bool = False, back_seconds: float = 0) -> DmEvent:
+        with self._lock:
+            members = self.groups.get(dm_conversation_id, ())
+            if sender_id not in members:
+                raise Rejected(403, "Forbidden", "You are not a participant of this "
+                               "conversation.")
+            created, event_id = self._stamp(back_seconds)
+            event = DmEvent(event_id, sender_id, dm_conversation_id, text, created, via_api,
+                            members)
+            self.dms[event_id] = event
+            return event
+
     def send_dm_to_conversation(self, sender_id: str, dm_conversation_id: str,
                                 text: str) -> DmEvent:
+        with self._lock:
+            if dm_conversation_id in self.groups:
+                return self.add_group_dm(sender_id, dm_conversation_id, text, via_api=True)
         others = [p for p in dm_conversation_id.split("-") if p != sender_id]
         if len(others) != 1 or sender_id not in dm_conversation_id.split("-"):
             raise Rejected(403, "Forbidden", "You are not a participant of this conversation.")
@@ -275,7 +307,9 @@ class SimState:
             items += [
                 {"kind": "dm", "id": str(e.id), "brand_id": e.sender_id, "text": e.text,
                  "dm_conversation_id": e.dm_conversation_id,
-                 "participant_id": next(p for p in e.participants if p != e.sender_id)}
+                 # Whom a 1:1 message went to; None in a group, where it went to all.
+                 "participant_id": None if e.members else
+                 next(p for p in e.participants if p != e.sender_id)}
                 for e in self.dms.values() if e.via_api
             ]
             items.sort(key=lambda item: int(item["id"]))

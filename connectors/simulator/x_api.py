@@ -27,9 +27,9 @@ from connectors.simulator.state import (
     User,
     conversation_key,
 )
+from connectors.x_text import MAX_WEIGHTED_LENGTH, weighted_length
 
 router = APIRouter(prefix="/2")
-MAX_TWEET_CHARS = 280
 INVALID = "https://api.twitter.com/2/problems/invalid-request"
 
 
@@ -151,8 +151,10 @@ def render_user(user: User, wanted: set[str]) -> dict[str, Any]:
 
 def render_tweet(tweet: Tweet, wanted: set[str]) -> dict[str, Any]:
     tid = str(tweet.id)
+    # A longer post (X Premium) comes with its text cut short and the whole in note_tweet.
+    note = weighted_length(tweet.text) > MAX_WEIGHTED_LENGTH
     data: dict[str, Any] = {"edit_history_tweet_ids": [tid], "id": tid,
-                            "text": tweet.text[:MAX_TWEET_CHARS]}
+                            "text": tweet.text[:MAX_WEIGHTED_LENGTH] if note else tweet.text}
     optional: dict[str, Any] = {
         "created_at": iso(tweet.created_at),
         "author_id": tweet.author_id,
@@ -162,7 +164,7 @@ def render_tweet(tweet: Tweet, wanted: set[str]) -> dict[str, Any]:
                               if tweet.replied_to else None),
         "entities": ({"mentions": [{"start": s, "end": e, "username": u.username, "id": u.id}
                                    for s, e, u in tweet.mentions]} if tweet.mentions else None),
-        "note_tweet": {"text": tweet.text} if len(tweet.text) > MAX_TWEET_CHARS else None,
+        "note_tweet": {"text": tweet.text} if note else None,
     }
     # X leaves out empty fields rather than sending nulls.
     data.update({k: v for k, v in optional.items() if k in wanted and v is not None})
@@ -269,7 +271,7 @@ def post_tweet(request: Request, body: dict[str, Any] = Body(...),
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
         raise Rejected(400, "Invalid Request", "The `text` field is required", INVALID)
-    if len(text) > MAX_TWEET_CHARS:
+    if weighted_length(text) > MAX_WEIGHTED_LENGTH:  # X's count, not code points
         raise Rejected(403, "Forbidden", "Your Tweet text is too long.")
     reply = body.get("reply") or {}
     parent = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else None

@@ -49,6 +49,14 @@ class Control:
         event: dict[str, Any] = self.post("dms", body)["events"][0]
         return event
 
+    def dm_in_group(self, text: str, others: list[dict[str, str]], username: str = "jane",
+                    user_id: str = CUSTOMER_ID) -> dict[str, Any]:
+        """A DM in a new group of the sender, the brand and `others` ({id, username})."""
+        body = {"brand_id": BRAND_ID, "text": text, "group": others,
+                "sender": {"id": user_id, "username": username}}
+        event: dict[str, Any] = self.post("dms", body)["events"][0]
+        return event
+
     def fault(self, kind: str, **options: Any) -> None:
         self.post("faults", {"kind": kind, **options})
 

@@ -12,7 +12,7 @@ import tweepy
 
 from connectors.http import RedirectSession
 from connectors.simulator import SimState, SimulatorThread, demo_state
-from connectors.simulator.state import Brand, DmEvent, Tweet
+from connectors.simulator.state import Brand, DmEvent, Rejected, Tweet
 from tests.connectors.conftest import BRAND_ID, Control
 
 MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -113,6 +113,19 @@ def test_pagination_tokens_and_limits(sim: SimulatorThread, brand: Brand) -> Non
         assert requests.get(url, headers=auth, params=bad, timeout=5).status_code == 400
 
 
+@pytest.mark.parametrize(("text", "status"), [
+    ("日" * 140, 201), ("日" * 141, 403), ("😀" * 141, 403),
+    ("see https://example.com/" + "x" * 300, 201),
+])
+def test_posts_are_refused_by_x_weighted_length(sim: SimulatorThread, brand: Brand,
+                                                text: str, status: int) -> None:
+    auth = {"Authorization": f"Bearer {brand.access_token}"}
+    answer = requests.post(f"{sim.base_url}/2/tweets", json={"text": text}, headers=auth,
+                           timeout=5)
+    assert answer.status_code == status, answer.text
+    assert len(sim.state.sent_items(BRAND_ID)) == (status == 201)
+
+
 def test_brand_posts_show_up_in_timeline_and_dm_events(sim: SimulatorThread) -> None:
     state = sim.state
     [question] = state.generate_mentions(BRAND_ID, 1)
@@ -122,6 +135,26 @@ def test_brand_posts_show_up_in_timeline_and_dm_events(sim: SimulatorThread) -> 
     assert state.dm_events_of(BRAND_ID) == [event]
     assert reply.conversation_id == question.id
     assert [s["kind"] for s in state.sent_items(BRAND_ID)] == ["tweet", "dm"]
+
+
+def test_group_conversations_are_read_and_written_by_their_id(sim: SimulatorThread) -> None:
+    state = sim.state
+    state.add_user("7", "jane")
+    state.add_user("8", "max")
+    state.add_user("9", "eve")
+    group = state.add_group(["7", BRAND_ID, "8"])
+    asked = state.add_group_dm("7", group, "our orders?")
+    answered = state.send_dm_to_conversation(BRAND_ID, group, "on it")
+    state.add_dm("7", BRAND_ID, "just me")  # the 1:1 conversation is another one
+
+    assert state.dm_events_of("8", group) == [answered, asked]  # every member reads them
+    assert state.dm_events_of(BRAND_ID, group) == [answered, asked]
+    with pytest.raises(Rejected, match="not a participant"):
+        state.send_dm_to_conversation("9", group, "let me in")
+    with pytest.raises(Rejected, match="at least two"):
+        state.add_group(["7", BRAND_ID])
+    [sent] = state.sent_items(BRAND_ID)
+    assert (sent["dm_conversation_id"], sent["participant_id"]) == (group, None)
 
 
 def test_control_api_faults_and_reset(sim: SimulatorThread, control: Control) -> None:

@@ -94,7 +94,7 @@ def test_an_over_long_public_reply_is_refused_and_not_sent(page: Any, stack: Sta
     notice = page.locator("#notice")
     expect(notice).to_be_visible()
     expect(notice).to_have_text(
-        f"the reply has {len(text)} characters; this channel takes at most 280")
+        f"X counts this reply as {len(text)} characters; a post takes at most 280")
     expect(page.locator("#composer")).to_have_value(text)  # nothing the agent wrote is lost
     expect(page.locator("#thread .msg.outbound")).to_have_count(0)
     assert stack.outbound_texts(conv) == []

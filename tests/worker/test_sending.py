@@ -96,6 +96,51 @@ def test_dm_reply_and_private_answer_reach_the_customer(session: Session, sim: S
     assert send_due(session, connector_for).sent == 2
     sent = sim.sent_items()
     assert [(s["kind"], s["participant_id"]) for s in sent] == [("dm", "7"), ("dm", "7")]
+    # The DM thread's reply goes into its conversation; the private answer starts one with Jane.
+    posts = [r["path"] for r in sim.requests_log() if r["method"] == "POST"]
+    assert posts == ["/2/dm_conversations/7-42/messages", "/2/dm_conversations/with/7/messages"]
+
+
+@pytest.fixture
+def group_thread(session: Session, sim: SimState, connect, connector_for) -> str:  # type: ignore[no-untyped-def]
+    """Jane wrote to the brand in a group DM with Max; polled in. The group's id."""
+    connect()
+    sim.add_user("7", "jane", "Jane Doe")
+    sim.add_user("8", "max", "Max Muster")
+    group = sim.add_group(["7", "42", "8"])
+    sim.add_group_dm("7", group, "our two orders are late")
+    poll_due(session, connector_for, default_interval=60)
+    return group
+
+
+def test_a_reply_in_a_group_dm_reaches_the_group(session: Session, sim: SimState,
+                                                 group_thread: str, connector_for) -> None:  # type: ignore[no-untyped-def]
+    conv = thread_of(session, "x_dm")
+    assert conv.external_thread_id == group_thread
+    queue_reply(session, conversation=conv, agent=None, text="Sorry to you both, on it")
+    session.commit()
+
+    assert send_due(session, connector_for).sent == 1
+
+    assert [(s["kind"], s["dm_conversation_id"], s["participant_id"])
+            for s in sim.sent_items()] == [("dm", group_thread, None)]
+
+
+def test_a_group_dm_that_landed_after_a_timeout_is_not_sent_twice(
+        session: Session, sim: SimState, group_thread: str, connector_for) -> None:  # type: ignore[no-untyped-def]
+    msg = queue_reply(session, conversation=thread_of(session, "x_dm"), agent=None,
+                      text="Both shipped today")
+    sim.faults.add(Fault(kind="timeout", path_prefix=f"/2/dm_conversations/{group_thread}/",
+                         method="POST", delay=3, process=True))
+    assert send_due(session, connector_for).retried == 1
+
+    report = send_due(session, connector_for, now=later(5))
+
+    assert (report.reconciled, report.sent) == (1, 0)
+    [landed] = sim.sent_items()
+    session.refresh(msg)
+    assert (msg.delivery_state, msg.external_id) == ("sent", landed["id"])
+    assert landed["dm_conversation_id"] == group_thread
 
 
 @pytest.mark.parametrize(("text", "private", "kind", "says"), [
@@ -103,6 +148,9 @@ def test_dm_reply_and_private_answer_reach_the_customer(session: Session, sim: S
     ("\u200b\ufeff", False, "x_mention", "needs some text"),
     ("ok\x01", False, "x_dm", "control character"),
     ("x" * 281, False, "x_mention", "at most 280"),
+    (("ご注文の商品は明日発送いたします。" * 12)[:200], False, "x_mention",
+     "X counts this reply as 400 characters; a post takes at most 280"),
+    ("😀" * 141, False, "x_mention", "X counts this reply as 282 characters"),
     ("hi", True, "x_dm", "private already"),
 ])
 def test_bad_replies_are_refused_before_anything_is_stored(
@@ -114,6 +162,18 @@ def test_bad_replies_are_refused_before_anything_is_stored(
                     private=private)
     assert session.scalar(select(func.count()).select_from(Message)) == before
     assert session.scalar(select(func.count()).select_from(Outbox)) == 0
+
+
+@pytest.mark.parametrize("text", [
+    "😀" * 140,
+    "Tracking: https://example.com/parcels/" + "7" * 120 + " " + "z" * 122,  # 281 code points
+])
+def test_a_post_within_x_weighted_count_is_queued_and_sent(
+        session: Session, sim: SimState, jane_thread, connector_for, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert len(text) in (140, 281)
+    queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None, text=text)
+    assert send_due(session, connector_for).sent == 1
+    assert [s["text"] for s in sim.sent_items()] == [text]
 
 
 def test_a_281_character_dm_answer_is_fine(session: Session, sim: SimState, jane_thread,

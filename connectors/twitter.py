@@ -88,10 +88,11 @@ def _error(exc: Exception, what: str) -> ConnectorError:
     if isinstance(exc, tweepy.Unauthorized):
         return AuthExpired(f"{what}: {exc}")
     if isinstance(exc, tweepy.Forbidden) and _access_refused(exc):
-        # The account's token lacks a permission (DMs need "Read, Write and Direct
-        # Messages"): every poll would fail alike until someone reconnects it.
-        return AuthExpired(f"{what}: X refused this account's access ({exc}); reconnect it "
-                           "with the permissions Switchboard needs")
+        # The token lacks a permission (DMs need "Read, Write and Direct Messages"): this
+        # stream fails alike until someone reconnects the account, and the error says so.
+        # Permanent, not AuthExpired: the account's other streams still work.
+        return Permanent(f"{what}: X refused this account's access ({exc}); reconnect it "
+                         "with the permissions Switchboard needs")
     if isinstance(exc, tweepy.HTTPException) and 400 <= exc.response.status_code < 500:
         return Permanent(f"{what}: {exc}")
     return Transient(f"{what}: {type(exc).__name__}: {exc}")

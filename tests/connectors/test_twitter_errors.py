@@ -118,10 +118,10 @@ def test_client_errors_are_permanent(x: TwitterConnector, control: Control, stat
     {"title": "Unsupported Authentication", "status": 403, "detail": "app-only",
      "type": "https://api.x.com/2/problems/unsupported-authentication"},
 ])
-def test_a_token_without_the_permission_needs_reconnection(
+def test_a_token_without_the_permission_says_to_reconnect(
         x: TwitterConnector, control: Control, body: dict[str, object]) -> None:
     control.fault("canned", path_prefix="/2/dm_events", status=403, body=body)
-    with pytest.raises(AuthExpired, match="reconnect"):
+    with pytest.raises(Permanent, match="reconnect it with the permissions"):
         x.fetch("dms", None)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -24,6 +24,8 @@ from app.inbox.models import (
 from app.text import typed
 
 MAX_NOTE = 10_000
+# Longer than anyone means to wait; beyond it a typo (year 9999) is more likely than a plan.
+MAX_SNOOZE = timedelta(days=5 * 366)
 
 
 def _touch(session: Session, conv: Conversation, by: Agent | None, action: str,
@@ -112,6 +114,8 @@ def snooze(session: Session, conv: Conversation, *, until: datetime, by: Agent |
         raise Invalid("snooze time needs a time zone")
     if until <= now:
         raise Invalid("snooze until a time in the future")
+    if until > now + MAX_SNOOZE:
+        raise Invalid("snooze for at most five years")
     conv.status, conv.snoozed_until = Status.SNOOZED.value, until
     _touch(session, conv, by, "snoozed", now, until=until.isoformat())
 

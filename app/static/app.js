@@ -46,6 +46,25 @@
   document.addEventListener("DOMContentLoaded", tick);
   document.addEventListener("htmx:afterSettle", tick);
 
+  // ---- the agent's own time zone: a datetime-local value is wall time there ----
+  function zone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (_) { return "UTC"; }
+  }
+  function localTimes() {
+    for (const el of $$("[data-time-zone]")) el.value = zone();
+    for (const el of $$("time[data-local-time]")) {
+      const at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at)) continue;
+      el.textContent = at.toLocaleString(undefined, {
+        weekday: "short", day: "numeric", month: "short", year: "numeric",
+        hour: "numeric", minute: "2-digit", timeZoneName: "short",
+      });
+      el.title = el.getAttribute("datetime");
+    }
+  }
+  document.addEventListener("DOMContentLoaded", localTimes);
+  document.addEventListener("htmx:afterSettle", localTimes);
+
   // ---- the list: selection, bulk bar, live refresh that respects a selection ----
   let selected = 0;
   function rows() { return $$(".rows .row"); }

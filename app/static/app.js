@@ -121,6 +121,8 @@
   function showCanned(box) {
     const list = $("#canned");
     if (!list) return;
+    // Typing ends a picker opened over a draft (see openCanned): the draft is being edited.
+    delete list.dataset.insertAt;
     const m = /^\/(\S*)$/.exec(box.value);
     if (!m) { list.hidden = true; return; }
     let first = true;
@@ -131,13 +133,33 @@
     }
     list.hidden = cannedOptions().length === 0;
   }
+  // "/" from outside the box: an empty box starts a "/shortcut" search as if typed; a draft
+  // is kept, with the whole list offered and the choice put in where the cursor was.
+  function openCanned() {
+    const box = composer();
+    const list = $("#canned");
+    box.focus();
+    if (!box.value) { box.value = "/"; updateComposer(); return; }
+    if (!list) return;
+    const opts = $$("[data-canned]", list);
+    opts.forEach((b, n) => { b.hidden = false; b.setAttribute("aria-selected", String(n === 0)); });
+    list.dataset.insertAt = String(box.selectionStart);
+    list.hidden = opts.length === 0;
+  }
   function useCanned(button) {
     const box = composer();
-    box.value = fill(button.dataset.canned, box.form);
+    const list = $("#canned");
+    const text = fill(button.dataset.canned, box.form);
+    const at = list.dataset.insertAt === undefined ? null : Number(list.dataset.insertAt);
+    if (at === null) box.value = text;
+    else {
+      box.value = box.value.slice(0, at) + text + box.value.slice(at);
+      box.setSelectionRange(at + text.length, at + text.length);
+    }
     // Tells the server which canned response this was, and how it read before any edit.
     $("[data-canned-id]", box.form).value = button.dataset.cannedRef;
-    $("[data-canned-text]", box.form).value = box.value;
-    $("#canned").hidden = true;
+    $("[data-canned-text]", box.form).value = text;
+    list.hidden = true;
     box.focus();
     updateComposer();
   }
@@ -198,7 +220,7 @@
         return;
       }
       if (e.key === "Enter" || e.key === "Tab") { e.preventDefault(); useCanned(opts[Math.max(0, i)]); return; }
-      if (e.key === "Escape") { $("#canned").hidden = true; return; }
+      if (e.key === "Escape") { $("#canned").hidden = true; delete $("#canned").dataset.insertAt; return; }
     }
     if (e.key === "Escape" && typingInField) { t.blur(); return; }
     if (typingInField || e.ctrlKey || e.metaKey || e.altKey) return;
@@ -212,7 +234,7 @@
       case "e": click('[data-action="resolve"]'); break;
       case "a": click('[data-action="take"]'); break;
       case "/": if ($("[data-search]")) { e.preventDefault(); $("[data-search]").focus(); }
-        else if (composer()) { e.preventDefault(); composer().focus(); composer().value = "/"; updateComposer(); } break;
+        else if (composer()) { e.preventDefault(); openCanned(); } break;
       case "?": e.preventDefault(); $("#shortcuts").showModal(); break;
     }
   });

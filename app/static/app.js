@@ -90,6 +90,18 @@
     if (el.matches && el.matches("[data-live-list]") && $$('.rows input[name="ids"]:checked').length) e.preventDefault();
   });
 
+  // Back to the list shows a copy the browser kept (back/forward cache or HTTP cache) from
+  // before whatever was done meanwhile, and the live stream missed those changes: reload it.
+  window.addEventListener("pageshow", (e) => {
+    const nav = performance.getEntriesByType("navigation")[0];
+    const fromHistory = e.persisted || (nav && nav.type === "back_forward");
+    if (fromHistory && $("#list") && window.htmx) {
+      // Without no-cache Chrome answers this from the same stale cache during a back load.
+      htmx.ajax("GET", location.pathname + location.search,
+        { target: "#list", swap: "innerHTML", headers: { "Cache-Control": "no-cache" } });
+    }
+  });
+
   // ---- composer: count, limit, personal data warning, drafts, canned responses ----
   const PERSONAL = /[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d ()/-]{7,}\d/;
   function composer() { return $("#composer"); }

@@ -116,6 +116,12 @@
     count.textContent = `${n} / ${limit}`;
     count.classList.toggle("over", n > limit);
     const isPublic = form.dataset.public === "true" && !(priv && priv.checked);
+    // The label says where the reply goes, so it follows the direct-message switch.
+    const label = $("#composer-label", form);
+    if (label) {
+      label.dataset.publicText = label.dataset.publicText || label.textContent;
+      label.textContent = priv && priv.checked ? label.dataset.privateText : label.dataset.publicText;
+    }
     $("#composer-warning").hidden = !(isPublic && PERSONAL.test(box.value));
     if (box.dataset.draftKey) {
       if (box.value) localStorage.setItem(box.dataset.draftKey, box.value);

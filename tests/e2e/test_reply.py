@@ -82,12 +82,16 @@ def test_an_over_long_public_reply_is_refused_and_not_sent(page: Any, stack: Sta
     count = page.locator("#composer-count")
     expect(count).to_have_text(f"{len(text)} / 280")
     expect(count).to_have_class("count over")
+    label = page.locator('label[for="composer"]')
+    expect(label).to_have_text("Reply publicly on X")
     private = page.get_by_label("answer by direct message")  # a DM takes 10,000
     private.check()
     expect(count).to_have_text(f"{len(text)} / 10000")
     expect(count).not_to_have_class("count over")
+    expect(label).to_have_text("Reply privately on X")
     private.uncheck()
     expect(count).to_have_class("count over")
+    expect(label).to_have_text("Reply publicly on X")
 
     page.get_by_role("button", name="Send", exact=True).click()
 

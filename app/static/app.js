@@ -19,6 +19,16 @@
     notice(xhr.responseText && xhr.responseText.length < 500 ? xhr.responseText : `Error ${xhr.status}`);
   });
   document.addEventListener("htmx:sendError", () => notice("Cannot reach Switchboard; check the connection."));
+  // The next action that works makes an earlier error old news; a live refresh in the
+  // background is not the agent's action and leaves it up.
+  document.addEventListener("htmx:afterRequest", (e) => {
+    const el = e.detail.elt;
+    const background = el && el.matches && el.matches('[data-live-list], [hx-trigger^="sse:"]');
+    const box = $("#notice");
+    if (!e.detail.successful || background || !box) return;
+    clearTimeout(notice.timer);
+    box.hidden = true;
+  });
 
   // ---- live times ----
   function span(seconds) {

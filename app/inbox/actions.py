@@ -140,6 +140,12 @@ def escalate(session: Session, conv: Conversation, *, by: Agent | None, reason: 
         raise Invalid("say why you escalate: the next person needs the reason")
     if (to_agent_id is None) == (to_team_id is None):
         raise Invalid("escalate to either a team or a named person")
+    # Two agents escalating at once: the second waits for the first to commit, then sees
+    # its escalation (PostgreSQL row lock; SQLite has one writer at a time anyway).
+    session.execute(select(Conversation.id).where(Conversation.id == conv.id).with_for_update())
+    if current := open_escalations(session, conv):
+        raise Invalid(f"already escalated: {_escalation_names(session, current[0])}; "
+                      "de-escalate first to hand it to someone else")
     target = (session.get(Agent, to_agent_id) if to_agent_id is not None
               else session.get(Team, to_team_id))
     if target is None:
@@ -159,6 +165,15 @@ def escalate(session: Session, conv: Conversation, *, by: Agent | None, reason: 
     _touch(session, conv, by, "escalated", now, to=target.name, reason=reason)
     session.flush()
     return esc
+
+
+def _escalation_names(session: Session, esc: Escalation) -> str:
+    """Who has it and who handed it over, as the agent needs to read it."""
+    to_agent = session.get(Agent, esc.to_agent_id) if esc.to_agent_id else None
+    to_team = session.get(Team, esc.to_team_id) if esc.to_team_id else None
+    by = session.get(Agent, esc.by_agent_id) if esc.by_agent_id else None
+    has = to_agent.name if to_agent else f"team {to_team.name}" if to_team else "someone"
+    return f"{has} has it (escalated by {by.name if by else 'Switchboard'})"
 
 
 def deescalate(session: Session, conv: Conversation, *, by: Agent | None, note: str) -> None:

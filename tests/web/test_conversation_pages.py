@@ -244,6 +244,30 @@ def test_escalate_shows_who_and_why_until_deescalated(web: TestClient, session: 
     assert actions_logged(session, conv)[-2:] == ["escalated", "deescalated"]
 
 
+def test_a_second_escalation_is_refused_naming_who_has_it(web: TestClient, session: Session,
+                                                          conv: Conversation) -> None:
+    boss = create_agent(session, email="boss@example.com", name="Bea Boss", role="supervisor",
+                        password="long enough")
+    team = Team(name="Second level")
+    session.add(team)
+    session.flush()
+    assert post(web, f"/conversations/{conv.id}/escalate", target=f"agent:{boss.id}",
+                reason="refund above my limit").status_code == 303
+    # A colleague whose page still offers "Escalate" tries too.
+    r = post(web, f"/conversations/{conv.id}/escalate", True, target=f"team:{team.id}",
+             reason="customer is angry")
+    assert r.status_code == 422
+    assert "already escalated" in r.text and "Bea Boss has it" in r.text
+    assert "by Sam Agent" in r.text
+    esc = session.scalars(select(Escalation)).one()
+    assert (esc.to_agent_id, esc.to_team_id) == (boss.id, None)
+    assert refreshed(session, conv).team_id is None
+    # Once de-escalated, it can be escalated again.
+    post(web, f"/conversations/{conv.id}/deescalate", note="refund approved")
+    assert post(web, f"/conversations/{conv.id}/escalate", target=f"team:{team.id}",
+                reason="customer is angry").status_code == 303
+
+
 def test_an_answer_ends_the_escalation(web: TestClient, session: Session,
                                        conv: Conversation) -> None:
     team = Team(name="Second level")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -25,6 +25,8 @@ from app.inbox.models import (
 from app.text import blank, typed
 
 MAX_NOTE = 10_000
+# Longer than anyone means to wait; beyond it a typo (year 9999) is more likely than a plan.
+MAX_SNOOZE = timedelta(days=5 * 366)
 
 
 def _touch(session: Session, conv: Conversation, by: Agent | None, action: str,
@@ -113,6 +115,8 @@ def snooze(session: Session, conv: Conversation, *, until: datetime, by: Agent |
         raise Invalid("snooze time needs a time zone")
     if until <= now:
         raise Invalid("snooze until a time in the future")
+    if until > now + MAX_SNOOZE:
+        raise Invalid("snooze for at most five years")
     conv.status, conv.snoozed_until = Status.SNOOZED.value, until
     _touch(session, conv, by, "snoozed", now, until=until.isoformat())
 
@@ -137,6 +141,12 @@ def escalate(session: Session, conv: Conversation, *, by: Agent | None, reason: 
         raise Invalid("say why you escalate: the next person needs the reason")
     if (to_agent_id is None) == (to_team_id is None):
         raise Invalid("escalate to either a team or a named person")
+    # Two agents escalating at once: the second waits for the first to commit, then sees
+    # its escalation (PostgreSQL row lock; SQLite has one writer at a time anyway).
+    session.execute(select(Conversation.id).where(Conversation.id == conv.id).with_for_update())
+    if current := open_escalations(session, conv):
+        raise Invalid(f"already escalated: {_escalation_names(session, current[0])}; "
+                      "de-escalate first to hand it to someone else")
     target = (session.get(Agent, to_agent_id) if to_agent_id is not None
               else session.get(Team, to_team_id))
     if target is None:
@@ -156,6 +166,15 @@ def escalate(session: Session, conv: Conversation, *, by: Agent | None, reason: 
     _touch(session, conv, by, "escalated", now, to=target.name, reason=reason)
     session.flush()
     return esc
+
+
+def _escalation_names(session: Session, esc: Escalation) -> str:
+    """Who has it and who handed it over, as the agent needs to read it."""
+    to_agent = session.get(Agent, esc.to_agent_id) if esc.to_agent_id else None
+    to_team = session.get(Team, esc.to_team_id) if esc.to_team_id else None
+    by = session.get(Agent, esc.by_agent_id) if esc.by_agent_id else None
+    has = to_agent.name if to_agent else f"team {to_team.name}" if to_team else "someone"
+    return f"{has} has it (escalated by {by.name if by else 'Switchboard'})"
 
 
 def deescalate(session: Session, conv: Conversation, *, by: Agent | None, note: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
@@ -163,27 +164,42 @@ def priority(request: Request, conv_id: PathId, session: SessionDep, agent: Csrf
 
 @router.post("/conversations/{conv_id}/status")
 def status(request: Request, conv_id: PathId, session: SessionDep, agent: CsrfAgent,
-           action: Annotated[str, Form()] = "", until: Annotated[str, Form()] = "") -> Response:
+           action: Annotated[str, Form()] = "", until: Annotated[str, Form()] = "",
+           tz: Annotated[str, Form()] = "") -> Response:
     conv = service.get_conversation(session, conv_id)
     if action == "resolve":
         actions.resolve(session, conv, by=agent)
     elif action == "reopen":
         actions.reopen(session, conv, by=agent)
     elif action == "snooze":
-        actions.snooze(session, conv, until=_when(until), by=agent)
+        actions.snooze(session, conv, until=_when(until, tz), by=agent)
     else:
         raise Invalid("action must be resolve, reopen or snooze")
     session.commit()
     return _after(request, session, conv_id, "inbox/_details.html")
 
 
-def _when(raw: str) -> datetime:
+def _when(raw: str, tz: str = "") -> datetime:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
         raise Invalid("snooze needs a date and time, like 2026-12-01T09:00") from None
-    # A datetime-local field has no zone: the browser sends the agent's wall time as UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    # A datetime-local field has no zone: it is the agent's wall time in the browser's
+    # zone, which app.js sends alongside (no zone without JavaScript: read as UTC).
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_zone(tz))
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59 west of Greenwich
+        raise Invalid("snooze until a date before the year 9999") from None
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The browser's IANA zone, or UTC when it sent none or one we do not know."""
+    try:
+        return ZoneInfo(name) if name else ZoneInfo("UTC")
+    except (ZoneInfoNotFoundError, ValueError):  # ValueError: not a zone name at all
+        return ZoneInfo("UTC")
 
 
 @router.post("/conversations/{conv_id}/escalate")

@@ -19,6 +19,16 @@
     notice(xhr.responseText && xhr.responseText.length < 500 ? xhr.responseText : `Error ${xhr.status}`);
   });
   document.addEventListener("htmx:sendError", () => notice("Cannot reach Switchboard; check the connection."));
+  // The next action that works makes an earlier error old news; a live refresh in the
+  // background is not the agent's action and leaves it up.
+  document.addEventListener("htmx:afterRequest", (e) => {
+    const el = e.detail.elt;
+    const background = el && el.matches && el.matches('[data-live-list], [hx-trigger^="sse:"]');
+    const box = $("#notice");
+    if (!e.detail.successful || background || !box) return;
+    clearTimeout(notice.timer);
+    box.hidden = true;
+  });
 
   // ---- live times ----
   function span(seconds) {
@@ -46,6 +56,25 @@
   document.addEventListener("DOMContentLoaded", tick);
   document.addEventListener("htmx:afterSettle", tick);
 
+  // ---- the agent's own time zone: a datetime-local value is wall time there ----
+  function zone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC"; } catch (_) { return "UTC"; }
+  }
+  function localTimes() {
+    for (const el of $$("[data-time-zone]")) el.value = zone();
+    for (const el of $$("time[data-local-time]")) {
+      const at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at)) continue;
+      el.textContent = at.toLocaleString(undefined, {
+        weekday: "short", day: "numeric", month: "short", year: "numeric",
+        hour: "numeric", minute: "2-digit", timeZoneName: "short",
+      });
+      el.title = el.getAttribute("datetime");
+    }
+  }
+  document.addEventListener("DOMContentLoaded", localTimes);
+  document.addEventListener("htmx:afterSettle", localTimes);
+
   // ---- the list: selection, bulk bar, live refresh that respects a selection ----
   let selected = 0;
   function rows() { return $$(".rows .row"); }
@@ -71,6 +100,18 @@
     if (el.matches && el.matches("[data-live-list]") && $$('.rows input[name="ids"]:checked').length) e.preventDefault();
   });
 
+  // Back to the list shows a copy the browser kept (back/forward cache or HTTP cache) from
+  // before whatever was done meanwhile, and the live stream missed those changes: reload it.
+  window.addEventListener("pageshow", (e) => {
+    const nav = performance.getEntriesByType("navigation")[0];
+    const fromHistory = e.persisted || (nav && nav.type === "back_forward");
+    if (fromHistory && $("#list") && window.htmx) {
+      // Without no-cache Chrome answers this from the same stale cache during a back load.
+      htmx.ajax("GET", location.pathname + location.search,
+        { target: "#list", swap: "innerHTML", headers: { "Cache-Control": "no-cache" } });
+    }
+  });
+
   // ---- composer: count, limit, personal data warning, drafts, canned responses ----
   const PERSONAL = /[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d ()/-]{7,}\d/;
   function composer() { return $("#composer"); }
@@ -85,6 +126,12 @@
     count.textContent = `${n} / ${limit}`;
     count.classList.toggle("over", n > limit);
     const isPublic = form.dataset.public === "true" && !(priv && priv.checked);
+    // The label says where the reply goes, so it follows the direct-message switch.
+    const label = $("#composer-label", form);
+    if (label) {
+      label.dataset.publicText = label.dataset.publicText || label.textContent;
+      label.textContent = priv && priv.checked ? label.dataset.privateText : label.dataset.publicText;
+    }
     $("#composer-warning").hidden = !(isPublic && PERSONAL.test(box.value));
     if (box.dataset.draftKey) {
       if (box.value) localStorage.setItem(box.dataset.draftKey, box.value);
@@ -102,6 +149,8 @@
   function showCanned(box) {
     const list = $("#canned");
     if (!list) return;
+    // Typing ends a picker opened over a draft (see openCanned): the draft is being edited.
+    delete list.dataset.insertAt;
     const m = /^\/(\S*)$/.exec(box.value);
     if (!m) { list.hidden = true; return; }
     let first = true;
@@ -112,13 +161,33 @@
     }
     list.hidden = cannedOptions().length === 0;
   }
+  // "/" from outside the box: an empty box starts a "/shortcut" search as if typed; a draft
+  // is kept, with the whole list offered and the choice put in where the cursor was.
+  function openCanned() {
+    const box = composer();
+    const list = $("#canned");
+    box.focus();
+    if (!box.value) { box.value = "/"; updateComposer(); return; }
+    if (!list) return;
+    const opts = $$("[data-canned]", list);
+    opts.forEach((b, n) => { b.hidden = false; b.setAttribute("aria-selected", String(n === 0)); });
+    list.dataset.insertAt = String(box.selectionStart);
+    list.hidden = opts.length === 0;
+  }
   function useCanned(button) {
     const box = composer();
-    box.value = fill(button.dataset.canned, box.form);
+    const list = $("#canned");
+    const text = fill(button.dataset.canned, box.form);
+    const at = list.dataset.insertAt === undefined ? null : Number(list.dataset.insertAt);
+    if (at === null) box.value = text;
+    else {
+      box.value = box.value.slice(0, at) + text + box.value.slice(at);
+      box.setSelectionRange(at + text.length, at + text.length);
+    }
     // Tells the server which canned response this was, and how it read before any edit.
     $("[data-canned-id]", box.form).value = button.dataset.cannedRef;
-    $("[data-canned-text]", box.form).value = box.value;
-    $("#canned").hidden = true;
+    $("[data-canned-text]", box.form).value = text;
+    list.hidden = true;
     box.focus();
     updateComposer();
   }
@@ -179,7 +248,7 @@
         return;
       }
       if (e.key === "Enter" || e.key === "Tab") { e.preventDefault(); useCanned(opts[Math.max(0, i)]); return; }
-      if (e.key === "Escape") { $("#canned").hidden = true; return; }
+      if (e.key === "Escape") { $("#canned").hidden = true; delete $("#canned").dataset.insertAt; return; }
     }
     if (e.key === "Escape" && typingInField) { t.blur(); return; }
     if (typingInField || e.ctrlKey || e.metaKey || e.altKey) return;
@@ -193,7 +262,7 @@
       case "e": click('[data-action="resolve"]'); break;
       case "a": click('[data-action="take"]'); break;
       case "/": if ($("[data-search]")) { e.preventDefault(); $("[data-search]").focus(); }
-        else if (composer()) { e.preventDefault(); composer().focus(); composer().value = "/"; updateComposer(); } break;
+        else if (composer()) { e.preventDefault(); openCanned(); } break;
       case "?": e.preventDefault(); $("#shortcuts").showModal(); break;
     }
   });

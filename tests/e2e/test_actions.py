@@ -3,10 +3,12 @@ de-escalate, resolve; and where the conversation then shows up."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from playwright.sync_api import expect
 
+from app.inbox.models import Conversation
 from tests.e2e.support import TEAM_NAME, Browsers, Stack, act, wait_live
 
 
@@ -75,3 +77,24 @@ def test_tag_take_escalate_deescalate_resolve(browsers: Browsers, page: Any,
     expect(row).to_be_visible()
     expect(row.locator(".status")).to_have_text("resolved")
     expect(_in_view(other, "open", conv)).to_have_count(0)
+
+
+def test_snooze_is_read_and_shown_in_the_agents_time_zone(browsers: Browsers,
+                                                          stack: Stack) -> None:
+    page = browsers.page(stack.agent, timezone_id="America/New_York", locale="en-US")
+    conv = stack.conversation_of(stack.mention(stack.customer("Zed Zones"), "later?").id)
+    page.goto(f"/conversations/{conv}")
+    wait_live(page)
+    status = page.locator("#details section[aria-label=Status]")
+    year = datetime.now(UTC).year + 1
+    status.get_by_label("Snooze until").fill(f"{year}-01-15T09:00")
+    act(page, lambda: status.get_by_role("button", name="Snooze").click())
+    expect(status.locator("[data-status]")).to_have_text("snoozed")
+
+    # 09:00 in New York in January (UTC-5) is 14:00 UTC, shown back as New York time.
+    with stack.factory() as session:
+        until = session.get(Conversation, conv).snoozed_until  # type: ignore[union-attr]
+    assert until == datetime(year, 1, 15, 14, 0, tzinfo=UTC)
+    shown = status.locator("time[data-local-time]")
+    expect(shown).to_contain_text("9:00")
+    expect(shown).to_contain_text("EST")

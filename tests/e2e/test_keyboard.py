@@ -88,3 +88,32 @@ def test_slash_offers_canned_responses_that_fill_placeholders(page: Any, stack: 
     expect(composer).to_be_focused()
     expect(composer).to_have_value("/")
     expect(options).to_have_count(2)
+
+
+def test_slash_outside_the_box_keeps_the_draft(page: Any, stack: Stack) -> None:
+    conv = stack.conversation_of(stack.mention(stack.customer("Dora Draft"), "help").id)
+    page.goto(f"/conversations/{conv}")
+    composer, canned = page.locator("#composer"), page.locator("#canned")
+    composer.fill("Dear Dora, ")
+    composer.press("Escape")
+    page.keyboard.press("/")
+    expect(composer).to_be_focused()
+    expect(canned).to_be_visible()
+    expect(canned.locator("[data-canned]:visible")).to_have_count(2)
+    expect(composer).to_have_value("Dear Dora, ")
+    assert page.evaluate(f"localStorage.getItem('draft-{conv}')") == "Dear Dora, "
+
+    composer.press("Enter")  # the first, /sorry, goes in where the cursor was
+    expect(composer).to_have_value("Dear Dora, Sorry for the wait, Dora!")
+    expect(canned).to_be_hidden()
+    assert page.evaluate(f"localStorage.getItem('draft-{conv}')") == (
+        "Dear Dora, Sorry for the wait, Dora!")
+    assert page.locator("[data-canned-text]").input_value() == "Sorry for the wait, Dora!"
+
+    # Escape closes the list and leaves the draft as it was.
+    composer.press("Escape")
+    page.keyboard.press("/")
+    expect(canned).to_be_visible()
+    composer.press("Escape")
+    expect(canned).to_be_hidden()
+    expect(composer).to_have_value("Dear Dora, Sorry for the wait, Dora!")

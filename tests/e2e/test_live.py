@@ -77,3 +77,19 @@ def test_a_colleague_sees_who_is_viewing_and_typing(browsers: Browsers, stack: S
 
     alice.context.close()  # and leaving the page ends "viewing"
     expect(sam.locator("#presence .viewer")).to_have_count(0)
+
+
+def test_back_to_the_inbox_shows_the_list_as_it_is_now(page: Any, stack: Stack) -> None:
+    conv = stack.conversation_of(stack.mention(stack.customer("Bea Back"), "anyone?").id)
+    page.goto("/inbox")
+    row = page.locator(f'#rows .row[data-conversation="{conv}"]')
+    expect(row).to_have_class(re.compile(r"\bunread\b"))
+    row.locator(".rowlink").click()
+    expect(page).to_have_url(f"{stack.base_url}/conversations/{conv}")
+    page.locator("#details").get_by_role("button", name="Take it").click()
+    expect(page.locator("#details [data-assignee]")).to_have_text("Alice Agent")
+
+    page.go_back()  # from the back/forward cache or the HTTP cache: the list is refreshed
+    expect(page).to_have_url(f"{stack.base_url}/inbox")
+    expect(row).not_to_have_class(re.compile(r"\bunread\b"))
+    expect(row.locator(".assignee")).to_have_text("Alice Agent")

@@ -82,12 +82,16 @@ def test_an_over_long_public_reply_is_refused_and_not_sent(page: Any, stack: Sta
     count = page.locator("#composer-count")
     expect(count).to_have_text(f"{len(text)} / 280")
     expect(count).to_have_class("count over")
+    label = page.locator('label[for="composer"]')
+    expect(label).to_have_text("Reply publicly on X")
     private = page.get_by_label("answer by direct message")  # a DM takes 10,000
     private.check()
     expect(count).to_have_text(f"{len(text)} / 10000")
     expect(count).not_to_have_class("count over")
+    expect(label).to_have_text("Reply privately on X")
     private.uncheck()
     expect(count).to_have_class("count over")
+    expect(label).to_have_text("Reply publicly on X")
 
     page.get_by_role("button", name="Send", exact=True).click()
 
@@ -99,3 +103,18 @@ def test_an_over_long_public_reply_is_refused_and_not_sent(page: Any, stack: Sta
     expect(page.locator("#thread .msg.outbound")).to_have_count(0)
     assert stack.outbound_texts(conv) == []
     assert stack.sent_in_reply_to(tweet.id) == []
+
+
+def test_an_error_notice_goes_when_the_next_action_works(page: Any, stack: Stack) -> None:
+    conv = stack.conversation_of(stack.mention(stack.customer("Una Notice"), "hello?").id)
+    page.goto(f"/conversations/{conv}")
+    wait_live(page)
+    page.locator("#composer").fill("x" * 281)
+    page.get_by_role("button", name="Send", exact=True).click()
+    notice = page.locator("#notice")
+    expect(notice).to_be_visible()
+
+    page.locator("#note").fill("asked for the order number")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator("#thread")).to_contain_text("asked for the order number")
+    expect(notice).to_be_hidden(timeout=2000)  # not the 8 s an error stays on its own

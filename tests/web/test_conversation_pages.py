@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -196,6 +196,34 @@ def test_resolve_reopen_and_snooze(web: TestClient, session: Session, conv: Conv
     assert post(web, f"/conversations/{conv.id}/status", action="dance").status_code == 422
 
 
+def test_snooze_time_is_wall_time_in_the_agents_zone(web: TestClient, session: Session,
+                                                     conv: Conversation) -> None:
+    year = utcnow().year + 1
+    # 09:00 in Berlin in January (UTC+1) is 08:00 UTC; shown back in that zone by app.js.
+    r = post(web, f"/conversations/{conv.id}/status", True, action="snooze",
+             until=f"{year}-01-15T09:00", tz="Europe/Berlin")
+    assert r.status_code == 200
+    assert refreshed(session, conv).snoozed_until == datetime(year, 1, 15, 8, 0, tzinfo=UTC)
+    shown = soup(r).select_one("time[data-local-time]")
+    assert shown is not None and shown["datetime"] == f"{year}-01-15T08:00:00+00:00"
+    assert soup(r).select_one('input[name="tz"][data-time-zone]') is not None
+    # No zone (no JavaScript) or one we do not know: the wall time is read as UTC.
+    for tz in ("", "Mars/Olympus_Mons", "../../etc/passwd"):
+        post(web, f"/conversations/{conv.id}/status", action="snooze",
+             until=f"{year}-01-15T09:00", tz=tz)
+        assert refreshed(session, conv).snoozed_until == datetime(year, 1, 15, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("tz", ["", "America/New_York"])
+def test_absurd_snooze_times_are_refused(web: TestClient, session: Session, conv: Conversation,
+                                         tz: str) -> None:
+    for until in ("9999-12-31T23:59:59", "3000-01-01T00:00"):
+        r = post(web, f"/conversations/{conv.id}/status", action="snooze", until=until, tz=tz)
+        assert r.status_code == 422, (until, r.status_code)
+        assert "snooze" in r.text
+    assert refreshed(session, conv).status == "open"
+
+
 def test_escalate_shows_who_and_why_until_deescalated(web: TestClient, session: Session,
                                                       conv: Conversation) -> None:
     boss = create_agent(session, email="boss@example.com", name="Bea Boss", role="supervisor",
@@ -214,6 +242,30 @@ def test_escalate_shows_who_and_why_until_deescalated(web: TestClient, session: 
     esc = session.scalars(select(Escalation)).one()
     assert (esc.closed_note, refreshed(session, conv).escalated_at) == ("courier booked", None)
     assert actions_logged(session, conv)[-2:] == ["escalated", "deescalated"]
+
+
+def test_a_second_escalation_is_refused_naming_who_has_it(web: TestClient, session: Session,
+                                                          conv: Conversation) -> None:
+    boss = create_agent(session, email="boss@example.com", name="Bea Boss", role="supervisor",
+                        password="long enough")
+    team = Team(name="Second level")
+    session.add(team)
+    session.flush()
+    assert post(web, f"/conversations/{conv.id}/escalate", target=f"agent:{boss.id}",
+                reason="refund above my limit").status_code == 303
+    # A colleague whose page still offers "Escalate" tries too.
+    r = post(web, f"/conversations/{conv.id}/escalate", True, target=f"team:{team.id}",
+             reason="customer is angry")
+    assert r.status_code == 422
+    assert "already escalated" in r.text and "Bea Boss has it" in r.text
+    assert "by Sam Agent" in r.text
+    esc = session.scalars(select(Escalation)).one()
+    assert (esc.to_agent_id, esc.to_team_id) == (boss.id, None)
+    assert refreshed(session, conv).team_id is None
+    # Once de-escalated, it can be escalated again.
+    post(web, f"/conversations/{conv.id}/deescalate", note="refund approved")
+    assert post(web, f"/conversations/{conv.id}/escalate", target=f"team:{team.id}",
+                reason="customer is angry").status_code == 303
 
 
 def test_an_answer_ends_the_escalation(web: TestClient, session: Session,

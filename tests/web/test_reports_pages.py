@@ -65,6 +65,11 @@ def test_page_shows_the_figures_with_their_definitions(web: TestClient, history:
     cells = [td.text for td in first.select("td")]
     assert cells[2:6] == ["2", "20m 0s", "28m 0s", "20m 0s"]  # count, median, p90, mean
     assert cells[6] == "1"  # the Facebook thread, still unanswered, counted beside
+    empty = soup(web.get("/reports?platform=facebook"))
+    row = empty.select_one('#response-times tr[data-figure="first response"][data-clock="wall"]')
+    assert row is not None and [td.text for td in row.select("td")][2:6] == ["0", "–", "–", "–"]
+    sla_row = empty.select_one('#sla tr[data-target="first response"]')
+    assert sla_row is not None and sla_row.select("td")[-1].text == "0.0"  # 0 of 1 met: not "–"
     sla = [td.text for td in page.select_one('#sla tr[data-target="first response"]').select("td")]  # type: ignore[union-attr]
     assert sla[1:3] == ["1", "2"]  # met: the 10-minute answer; breached: 30 min and waiting
     assert "first reply written by a person" in page.select_one("#response-times details").text  # type: ignore[union-attr]

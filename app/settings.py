@@ -60,7 +60,15 @@ class Settings(BaseSettings):
                     "(set it, or run the demo, which generates one in ./var)"
                 )
         assert self.secret_key is not None and self.encryption_key is not None
-        return self.secret_key.get_secret_value(), self.encryption_key.get_secret_value()
+        secret = self.secret_key.get_secret_value()
+        if len(secret) < MIN_SECRET:
+            # It signs sign-in sessions: a short one can be guessed.
+            raise ConfigError(f"SWITCHBOARD_SECRET_KEY is too short: use at least {MIN_SECRET} "
+                              "random characters")
+        return secret, self.encryption_key.get_secret_value()
+
+
+MIN_SECRET = 32
 
 
 def _kept_secret(path: Path) -> str:

@@ -13,7 +13,7 @@ from app.accounts.models import Account, Cursor
 from app.errors import Invalid
 from app.text import typed
 from connectors import CONNECTORS
-from connectors.base import Connector, ConnectorError, Platform
+from connectors.base import Connector, ConnectorError, Platform, Transient
 
 ConnectorFactory = Callable[[Account], Connector]
 
@@ -47,6 +47,9 @@ def add_account(session: Session, *, box: CredentialBox, platform: str, name: st
                       credentials_encrypted=box.seal(credentials), poll_interval=poll_interval)
     try:
         identity = make_connector(account, box, **options).verify()
+    except Transient as exc:
+        raise Invalid(f"could not reach the platform to check these credentials: {exc}; "
+                      "check the API address and the network, then try again") from None
     except ConnectorError as exc:
         raise Invalid(f"the platform refused these credentials: {exc}") from None
     account.external_id, account.handle = identity.external_id, identity.handle
@@ -80,6 +83,9 @@ def reconnect(session: Session, account: Account, *, box: CredentialBox,
         account.credentials_encrypted = box.seal(credentials)
     try:
         make_connector(account, box).verify()
+    except Transient as exc:
+        raise Invalid(f"could not reach the platform to check the credentials: {exc}; "
+                      "try again") from None
     except ConnectorError as exc:
         raise Invalid(f"the platform still refuses the credentials: {exc}") from None
     account.needs_reconnect, account.last_error = False, None

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from app.db import SessionDep
 from app.ids import PathId, QueryId
 from app.inbox.models import Conversation
+from app.inbox.service import get_conversation
 from app.realtime.presence import presence
 from app.web import CsrfAgent, WebAgent, templates
 
@@ -87,6 +88,8 @@ async def events(request: Request, session: SessionDep, agent: WebAgent,
 
 
 @router.post("/conversations/{conv_id}/typing")
-def typing(conv_id: PathId, agent: CsrfAgent, active: Annotated[bool, Form()] = True) -> Response:
+def typing(conv_id: PathId, agent: CsrfAgent, session: SessionDep,
+           active: Annotated[bool, Form()] = True) -> Response:
+    get_conversation(session, conv_id)  # 404 for one that does not exist
     presence.typing(conv_id, agent.id or 0, agent.name, active)
     return Response(status_code=204)

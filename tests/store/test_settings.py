@@ -44,6 +44,13 @@ def test_missing_keys_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings().require_keys()
 
 
+def test_a_short_secret_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_SECRET_KEY", "x")
+    monkeypatch.setenv("SWITCHBOARD_ENCRYPTION_KEY", "k" * 44)
+    with pytest.raises(ConfigError, match="SWITCHBOARD_SECRET_KEY is too short"):
+        load_settings().require_keys()
+
+
 def test_demo_keys_are_generated_once_and_kept(tmp_path) -> None:  # type: ignore[no-untyped-def]
     s = load_settings(var_dir=tmp_path).keys_in_var()
     again = load_settings(var_dir=tmp_path).keys_in_var()

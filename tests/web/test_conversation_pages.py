@@ -298,6 +298,7 @@ def test_retry_only_for_failed_replies(web: TestClient, session: Session,
 def test_typing_needs_csrf(web: TestClient, conv: Conversation) -> None:
     assert web.post(f"/conversations/{conv.id}/typing", data={"active": "true"}).status_code == 403
     assert post(web, f"/conversations/{conv.id}/typing", active="true").status_code == 204
+    assert post(web, "/conversations/999999/typing", active="true").status_code == 404
 
 
 def test_canned_replies_are_recorded_as_changed_or_not(web: TestClient, session: Session,

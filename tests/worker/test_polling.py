@@ -12,7 +12,9 @@ from sqlmodel import Session
 
 from app.accounts.crypto import CredentialBox
 from app.accounts.models import Account, Cursor
+from app.accounts.service import add_account
 from app.db import utcnow
+from app.errors import Invalid
 from app.inbox.models import Contact, Conversation, Message
 from app.ingest.poller import poll_due
 from connectors.base import Connector
@@ -203,3 +205,17 @@ def test_unreadable_credentials_stop_that_account_only(session: Session, sim: Si
     assert any("cannot decrypt" in e for e in report.errors)
     session.refresh(broken)
     assert broken.needs_reconnect and "ENCRYPTION_KEY" in (broken.last_error or "")
+
+
+def test_adding_an_account_tells_an_unreachable_platform_from_refused_credentials(
+        session: Session, sim: SimState, simulator, box: CredentialBox) -> None:  # type: ignore[no-untyped-def]
+    brand = sim.add_brand("77", "acme_fr")
+    with pytest.raises(Invalid, match="could not reach the platform"):
+        add_account(session, box=box, platform="x", name="@acme_fr",
+                    credentials=brand.credentials(), api_base_url="http://127.0.0.1:9",
+                    timeout=0.5)
+    with pytest.raises(Invalid, match="refused these credentials"):
+        add_account(session, box=box, platform="x", name="@acme_fr",
+                    credentials={"bearer_token": "not-a-token"},
+                    api_base_url=simulator.base_url)
+    assert count(session, Account) == 0

@@ -17,6 +17,7 @@ from app.api_errors import is_api, validation_message
 from app.auth.routes import router as auth_pages
 from app.db import make_engine, session_factory
 from app.errors import DomainError, Invalid, Unauthorized
+from app.form_bytes import FormBytesCheck
 from app.inbox.pages import router as inbox_pages
 from app.inbox.routes import api as conversations_api
 from app.outbox.routes import api as replies_api
@@ -49,6 +50,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None,
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_middleware(FormBytesCheck)
     return app
 
 

@@ -324,3 +324,18 @@ def test_a_malformed_form_field_is_a_page_error_not_json(web: TestClient,
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("text/html")
     assert "private" in soup(r).select_one(".error").text  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("raw", [b"caf%E9+ok", b"%ED%A0%80"])
+def test_form_bytes_that_are_not_utf8_are_refused_and_nothing_is_stored(
+        web: TestClient, session: Session, conv: Conversation, raw: bytes) -> None:
+    before = session.scalar(select(func.count()).select_from(Message))
+    body = b"text=" + raw + b"&csrf_token=" + web.csrf.encode()  # type: ignore[attr-defined]
+    r = web.post(f"/conversations/{conv.id}/reply", content=body,
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 422 and "UTF-8" in r.text
+    assert session.scalar(select(func.count()).select_from(Message)) == before
+    ok = web.post(f"/conversations/{conv.id}/reply",
+                  content=b"text=caf%C3%A9+ok&csrf_token=" + web.csrf.encode(),  # type: ignore[attr-defined]
+                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert ok.status_code in (200, 303)

@@ -35,6 +35,12 @@ def thread_of(session: Session, kind: str) -> Conversation:
     return session.scalars(select(Conversation).where(Conversation.thread_kind == kind)).one()
 
 
+def landed_but_timed_out(sim: SimState) -> None:
+    """The next post reaches X, then the client gives up waiting for the answer."""
+    sim.faults.add(Fault(kind="timeout", path_prefix="/2/tweets", method="POST", delay=3,
+                         process=True))
+
+
 def later(minutes: float):  # type: ignore[no-untyped-def]
     return utcnow() + timedelta(minutes=minutes)
 
@@ -201,9 +207,7 @@ def test_timeout_after_the_post_landed_is_not_posted_twice(
         session: Session, sim: SimState, jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
     msg = queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
                       text="Checking now")
-    # The platform takes the post, then the client gives up waiting for the answer.
-    sim.faults.add(Fault(kind="timeout", path_prefix="/2/tweets", method="POST", delay=3,
-                         process=True))
+    landed_but_timed_out(sim)
     assert send_due(session, connector_for).retried == 1
     session.refresh(msg)
     assert msg.delivery_state == "sending"
@@ -221,8 +225,7 @@ def test_customer_writing_again_after_a_timed_out_post_does_not_double_it(
     _root, newest = jane_thread
     queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
                 text="Checking now")
-    sim.faults.add(Fault(kind="timeout", path_prefix="/2/tweets", method="POST", delay=3,
-                         process=True))
+    landed_but_timed_out(sim)
     assert send_due(session, connector_for).retried == 1
     # Jane answers under our (landed) reply before the worker looks again.
     ours = sim.sent_items()[0]["id"]
@@ -240,8 +243,7 @@ def test_retrying_a_reply_that_gave_up_after_it_landed_does_not_double_it(
                       text="Here is the fix", now=later(-11))
     for _ in range(5):
         sim.faults.add(Fault(kind="server_error", path_prefix="/2/tweets", method="POST"))
-    sim.faults.add(Fault(kind="timeout", path_prefix="/2/tweets", method="POST", delay=3,
-                         process=True))  # the sixth attempt lands, but times out
+    landed_but_timed_out(sim)  # the sixth attempt
     for minutes in (-10, -9, -8, -7, -6, 0):  # the landing attempt at the simulator's now
         send_due(session, connector_for, now=later(minutes))
     session.refresh(msg)
@@ -261,8 +263,7 @@ def test_a_look_up_that_keeps_failing_fails_the_reply_instead_of_leaving_it_send
         session: Session, sim: SimState, jane_thread, connector_for) -> None:  # type: ignore[no-untyped-def]
     msg = queue_reply(session, conversation=thread_of(session, "x_mention"), agent=None,
                       text="One moment")
-    sim.faults.add(Fault(kind="timeout", path_prefix="/2/tweets", method="POST", delay=3,
-                         process=True))
+    landed_but_timed_out(sim)
     sim.faults.add(Fault(kind="server_error", path_prefix="/2/users/42/tweets", count=20))
     send_due(session, connector_for)
     for minute in range(1, 8):

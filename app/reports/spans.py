@@ -209,7 +209,10 @@ UNION ALL
 SELECT cid, 'resolution', cyc, 0, 1, start_t, res_t, res_t, res_agent FROM cycles
 UNION ALL
 -- run_no: the place of the reopening among the state rows of the cycle (unique in it).
-SELECT cid, 'undone', cyc, st_n, 0, res_from, t, t, agent FROM g WHERE res_out = 1
+-- A resolved state always began in the same cycle (a cycle starts open); the null check
+-- only guards the primary key.
+SELECT cid, 'undone', cyc, st_n, 0, res_from, t, t, agent FROM g
+WHERE res_out = 1 AND res_from IS NOT NULL
 )"""
 
 

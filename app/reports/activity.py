@@ -118,27 +118,43 @@ def volumes(session: Session, filters: Filters, *, tz: str = "UTC") -> list[DayV
 def backlog(session: Session, filters: Filters, *, tz: str = "UTC") -> list[DayBacklog]:
     """Open conversations at the end of each local day of the range.
 
-    open(end of day) = cycles open at the range's start + cycles started since - cycles
-    resolved since: per-day range counts and a running sum, no rescan per day.
+    open(end of day) = cycles started and not yet resolved - cycles standing resolved
+    before a staff reopening ("undone" rows: resolution .. reopening). Both are counted
+    as those open at the range's start plus, per day, those started minus those ended:
+    per-day range counts and a running sum, no rescan per day. A resolution span ends at
+    the cycle's last resolution, so without the undone rows a cycle that staff reopened
+    would count as open on the days it stood resolved.
     """
     refresh(session)
     days = _days(filters, tz)
     cte, params = _buckets(session, [(i, lo, hi) for i, (_, lo, hi) in enumerate(days)])
     conds, p1 = conditions(filters, "s", "assignee")
-    where = " AND ".join(["s.kind = 'resolution'", *conds])
-    # Open at the start: resolved later or not at all; two ranges of (kind, end_us).
-    base = " + ".join(
-        f"(SELECT COUNT(*) FROM report_span s WHERE {where} AND {ended} "
-        "AND s.start_us < :start_us)"
-        for ended in ("s.end_us >= :start_us", "s.end_us IS NULL"))
+
+    def where(kind: str) -> str:
+        return " AND ".join([f"s.kind = '{kind}'", *conds])
+
+    def open_at_start(kind: str, *ended: str) -> str:
+        # Started before the range and ended in it, after it or not at all: ranges of
+        # (kind, end_us).
+        return " + ".join(
+            f"(SELECT COUNT(*) FROM report_span s WHERE {where(kind)} AND {e} "
+            "AND s.start_us < :start_us)" for e in ended)
+
+    def in_day(kind: str, column: str) -> str:
+        # A range of (kind, start_us) (the primary key) or of (kind, end_us).
+        return (f"(SELECT COUNT(*) FROM report_span s WHERE {where(kind)} "
+                f"AND s.{column} >= bk.lo AND s.{column} < bk.hi)")
+
+    # A row is open at a day's end (hi) when it started before hi and had not ended
+    # before hi: an event at midnight exactly belongs to the next day.
+    delta = (f"{in_day('resolution', 'start_us')} - {in_day('resolution', 'end_us')}"
+             f" - {in_day('undone', 'start_us')} + {in_day('undone', 'end_us')}")
+    later = "s.end_us >= :start_us"  # an undone row always has an end
     sql = f"""WITH {cte}
-SELECT i, {base} + SUM(started - ended) OVER (ORDER BY i ROWS UNBOUNDED PRECEDING)
-FROM (SELECT bk.i,
-        (SELECT COUNT(*) FROM report_span s WHERE {where}
-           AND s.start_us >= bk.lo AND s.start_us < bk.hi) AS started,
-        (SELECT COUNT(*) FROM report_span s WHERE {where}
-           AND s.end_us >= bk.lo AND s.end_us < bk.hi) AS ended
-      FROM bk) x
+SELECT i, {open_at_start('resolution', later, 's.end_us IS NULL')}
+          - {open_at_start('undone', later)}
+          + SUM(delta) OVER (ORDER BY i ROWS UNBOUNDED PRECEDING)
+FROM (SELECT bk.i, {delta} AS delta FROM bk) x
 ORDER BY i"""
     rows = session.execute(text(sql), {**params, **p1, "start_us": filters.start_us}).all()
     return [DayBacklog(days[int(i)][0], int(n)) for i, n in rows]

@@ -55,6 +55,11 @@ class ReportSpan(SQLModel, table=True):
     """One measured wait: a reply (one per run of customer messages; the cycle's first
     run is its first response) or a resolution (one per cycle). Epoch microseconds.
 
+    Also, kind "undone", no wait: a time a cycle stood resolved until staff reopened it
+    (start_us: the resolution, end_us = closed_us: the reopening), for the backlog; the
+    resolution span runs to the cycle's last resolution. Readers of the waits filter on
+    kind (spans.WAIT_KINDS).
+
     The primary key starts with (kind, start_us) and, on SQLite, the table is stored in
     that order (WITHOUT ROWID): a report reads one contiguous slice for its date range
     instead of looking up every row.
@@ -72,12 +77,14 @@ class ReportSpan(SQLModel, table=True):
               sqlite_where=text(OPEN_SPAN), postgresql_where=text(OPEN_SPAN)),
         {"sqlite_with_rowid": False},
     )
-    kind: str = short_text(16, primary_key=True)  # reply | resolution
+    kind: str = short_text(16, primary_key=True)  # reply | resolution | undone
     start_us: int = _micros(nullable=False, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", ondelete="CASCADE",
                                  primary_key=True)
     cycle_no: int = Field(primary_key=True)  # the conversation's 1st, 2nd ... cycle
-    run_no: int = Field(primary_key=True)  # the cycle's 1st, 2nd ... run; 0: resolution
+    # The cycle's 1st, 2nd ... run; 0: resolution; undone: the reopening's place among
+    # the cycle's resolutions and reopenings.
+    run_no: int = Field(primary_key=True)
     is_first: bool  # the cycle's first run: this reply span is its first response
     # The answering reply (or the resolution); null while unanswered.
     end_us: int | None = _micros()

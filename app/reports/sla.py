@@ -14,7 +14,7 @@ from sqlmodel import Session
 from app.db import utcnow
 from app.reports.calendar import WEEK_US, Schedule, from_micros, to_micros, week_intervals
 from app.reports.policies import all_policies, schedules
-from app.reports.spans import refresh
+from app.reports.spans import WAIT_KINDS, refresh
 from app.reports.sql import US, dialect, json_rows
 from app.reports.waits import calendar_for, calendar_query, elapsed_sql
 
@@ -90,7 +90,7 @@ def newly_at_risk(session: Session, *, since: datetime,
 def _clocks(session: Session, now: datetime, *, ids: list[int] | None = None,
             since: datetime | None = None, lo_us: int | None = None) -> list[SlaClock]:
     d, now_us = dialect(session), to_micros(now)
-    where = ["s.end_us IS NULL", "s.closed_us IS NULL", "s.target_us IS NOT NULL"]
+    where = [WAIT_KINDS, "s.end_us IS NULL", "s.closed_us IS NULL", "s.target_us IS NOT NULL"]
     params: dict[str, object] = {"now_us": now_us}
     spans = "report_span s"
     if ids is not None:

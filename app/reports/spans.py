@@ -19,8 +19,12 @@ counted reply after it. A cycle ends at its last resolution if no staff reopenin
 follows it; a later customer message then starts the next cycle.
 
 The spans: one "reply" per run (the cycle's first run, is_first, is its first response)
-and one "resolution" per cycle. report_message gets the customer messages and human
-replies themselves, for the counts per day, hour and agent.
+and one "resolution" per cycle. Besides these waits, one "undone" row per resolution that
+staff reopened: from the resolution (the first of several in a row) to the reopening,
+the time the cycle stood resolved before its last resolution; the backlog leaves these
+out, which the resolution span (start of cycle .. last resolution) cannot tell it.
+report_message gets the customer messages and human replies themselves, for the counts
+per day, hour and agent.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ from app.reports.policies import policy_id_sql, schedules
 from app.reports.sql import dialect, json_text, micros
 
 CHUNK = 2000  # conversations per statement
+# The report_span rows (alias s) that are waits. Every reader but the backlog wants only
+# these: "undone" rows (a resolution staff reopened) are no wait and have no target.
+WAIT_KINDS = "s.kind IN ('reply', 'resolution')"
 HUMAN_REPLY = ("m.direction = 'outbound' AND m.is_automated = FALSE AND "
                "(m.delivery_state IS NULL OR m.delivery_state <> 'failed')")
 
@@ -156,26 +163,32 @@ ev AS (
 ), b AS (
   SELECT cid, t, k, seq, agent,
          CASE WHEN k = 0 AND (COALESCE(seen_in, 0) = 0 OR {resolved_now}) THEN 1 ELSE 0 END
-           AS cs
+           AS cs,
+         -- A resolution of an open conversation (not a repeated one) starts a resolved
+         -- stretch; a staff reopening of a resolved one ends it.
+         CASE WHEN k = 2 AND NOT {resolved_now} THEN 1 ELSE 0 END AS res_in,
+         CASE WHEN k = 3 AND {resolved_now} THEN 1 ELSE 0 END AS res_out
   FROM a
   WHERE k <> 1 OR (seen_in = 1 AND NOT {resolved_now})
 ), c AS (
-  SELECT cid, t, k, seq, agent, cs,
+  SELECT cid, t, k, seq, agent, cs, res_in, res_out,
          SUM(cs) OVER (PARTITION BY cid {order} ROWS UNBOUNDED PRECEDING) AS cyc,
          MAX(CASE WHEN k IN (0, 1) THEN t * 4 + k END) OVER (PARTITION BY cid {order}
            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS last_msg
   FROM b
 ), f AS (
-  SELECT cid, t, k, seq, agent, cs, cyc,
+  SELECT cid, t, k, seq, agent, cs, cyc, res_in, res_out,
          CASE WHEN k = 0 AND (cs = 1 OR last_msg IS NULL OR last_msg % 4 = 1)
               THEN 1 ELSE 0 END AS rs,
          CASE WHEN k = 1 AND last_msg % 4 = 0 THEN 1 ELSE 0 END AS ans
   FROM c WHERE cyc > 0
 ), g AS (
-  SELECT cid, t, k, agent, cs, cyc, ans,
+  SELECT cid, t, k, agent, cs, cyc, ans, res_out,
          SUM(rs) OVER (PARTITION BY cid, cyc {order} ROWS UNBOUNDED PRECEDING) AS run,
          SUM(CASE WHEN k >= 2 THEN 1 ELSE 0 END) OVER (PARTITION BY cid, cyc {order}
            ROWS UNBOUNDED PRECEDING) AS st_n,
+         MAX(CASE WHEN res_in = 1 THEN t END) OVER (PARTITION BY cid, cyc {order}
+           ROWS UNBOUNDED PRECEDING) AS res_from,
          SUM(CASE WHEN k >= 2 THEN 1 ELSE 0 END) OVER (PARTITION BY cid, cyc) AS st_total
   FROM f
 ), runs AS (
@@ -194,6 +207,12 @@ SELECT r.cid, 'reply' AS kind, r.cyc AS cycle_no, r.run AS run_no, r.first_run A
 FROM runs r JOIN cycles y ON y.cid = r.cid AND y.cyc = r.cyc
 UNION ALL
 SELECT cid, 'resolution', cyc, 0, 1, start_t, res_t, res_t, res_agent FROM cycles
+UNION ALL
+-- run_no: the place of the reopening among the state rows of the cycle (unique in it).
+-- A resolved state always began in the same cycle (a cycle starts open); the null check
+-- only guards the primary key.
+SELECT cid, 'undone', cyc, st_n, 0, res_from, t, t, agent FROM g
+WHERE res_out = 1 AND res_from IS NOT NULL
 )"""
 
 
@@ -203,7 +222,9 @@ def insert_sql(d: str) -> str:
     business = (f"CASE WHEN cv.policy_id IN :cal_policies THEN "
                 f"{business_clock('q2', stop, d)} - {business_clock('q1', 's.start_us', d)}"
                 f" ELSE {stop} - s.start_us END")
+    # No target for an "undone" row: it is no wait, and has no SLA outcome.
     target = ("CAST(CASE WHEN s.kind = 'resolution' THEN p.resolution_seconds"
+              " WHEN s.kind <> 'reply' THEN NULL"
               " WHEN s.is_first = 1 THEN p.first_response_seconds"
               " ELSE p.next_reply_seconds END AS BIGINT) * 1000000")
     # MATERIALIZED: computed once per conversation (the policy) and once per statement
@@ -235,5 +256,5 @@ FROM (
 """
 
 
-__all__ = ["Calendar", "claim_dirty", "insert_sql", "mark_all_dirty", "messages_sql", "refresh",
-           "spans_sql"]
+__all__ = ["WAIT_KINDS", "Calendar", "claim_dirty", "insert_sql", "mark_all_dirty",
+           "messages_sql", "refresh", "spans_sql"]

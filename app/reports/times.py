@@ -12,7 +12,7 @@ from sqlmodel import Session
 from app.db import utcnow
 from app.reports.calendar import to_micros
 from app.reports.filters import Filters, conditions, in_range
-from app.reports.spans import refresh
+from app.reports.spans import WAIT_KINDS, refresh
 from app.reports.sql import US, dialect, stats_sql
 from app.reports.waits import calendar_for, calendar_query, elapsed_sql
 
@@ -77,14 +77,13 @@ class SlaSummary:
     resolution: SlaCounts
 
 
-SPAN_KINDS = "s.kind IN ('reply', 'resolution')"
 IS_FIRST = "CASE WHEN s.is_first THEN 1 ELSE 0 END"
 
 
 def _where(f: Filters, *extra: str) -> tuple[str, dict[str, Any]]:
     conds, params = conditions(f, "s", "waiting")
     started, range_params = in_range(f, "s.start_us")
-    return " AND ".join([SPAN_KINDS, started, *conds, *extra]), {**params, **range_params}
+    return " AND ".join([WAIT_KINDS, started, *conds, *extra]), {**params, **range_params}
 
 
 def response_times(session: Session, filters: Filters, *,

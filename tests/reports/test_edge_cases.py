@@ -11,7 +11,7 @@ from app.outbox.models import Outbox
 from app.outbox.service import retry_reply
 from app.reports import service as reports
 from app.reports.filters import Filters
-from tests.reports.test_timelines import WIDE, spans
+from tests.reports.test_timelines import WIDE, spans, undone
 from tests.reports.timeline import Timeline, policy, t
 
 
@@ -102,6 +102,79 @@ def test_staff_reopening_without_a_new_resolution_leaves_the_cycle_open(
     tl.reopen(t(0, 11, 30), alex)
     assert spans(session, tl)[1] == ("resolution", 1, t(0, 10), None, None, None, None, None)
     assert reports.response_times(session, WIDE, now=t(0, 12)).resolution.waiting.count == 1
+    assert undone(session, tl) == [(1, t(0, 11), t(0, 11, 30), 1800, alex.id)]
+
+
+def backlog(session: Session, start: int = 0, end: int = 4) -> list[tuple[int, int]]:
+    """(day, open at its end) for the UTC days start .. end - 1 (0 = Monday)."""
+    days = reports.backlog(session, Filters(start=t(start), end=t(end)))
+    return [((d.day - t(0).date()).days, d.open) for d in days]
+
+
+def test_backlog_leaves_out_the_days_a_reopened_conversation_stood_resolved(
+        session: Session, acc: Account, alex: Agent, sam: Agent) -> None:
+    tl = Timeline(session, acc)
+    tl.customer(t(0, 10)).reply(t(0, 10, 10), alex).resolve(t(0, 15), alex)
+    tl.reopen(t(2, 10), sam).resolve(t(2, 12), sam)
+    # Resolved at the end of Monday and Tuesday, again before the end of Wednesday.
+    assert backlog(session) == [(0, 0), (1, 0), (2, 0), (3, 0)]
+    # Ranges starting while it stood resolved, and on the day it was reopened.
+    assert backlog(session, 1) == [(1, 0), (2, 0), (3, 0)]
+    assert backlog(session, 2) == [(2, 0), (3, 0)]
+    assert undone(session, tl) == [(1, t(0, 15), t(2, 10), 43 * 3600, sam.id)]
+    # The other figures are as before: one cycle, resolved at its last resolution.
+    assert spans(session, tl)[1] == ("resolution", 1, t(0, 10), t(2, 12), 50 * 3600,
+                                     50 * 3600, sam.id, None)
+    figures = reports.response_times(session, WIDE, now=t(4))
+    assert (figures.resolution.wall.count, figures.resolution.wall.median) == (1, 50 * 3600)
+    assert (figures.reply.wall.count, figures.first_response.wall.count) == (1, 1)
+    assert [(d.new_conversations, d.reopened) for d in reports.volumes(
+        session, Filters(start=t(0), end=t(4)))] == [(1, 0), (0, 0), (0, 0), (0, 0)]
+    assert {a.agent_id: a.resolved for a in reports.agent_table(session, WIDE)} == {
+        alex.id: 0, sam.id: 1}
+
+
+def test_backlog_counts_a_reopened_conversation_again_until_resolved(
+        session: Session, acc: Account, alex: Agent, sam: Agent) -> None:
+    tl = Timeline(session, acc)
+    tl.customer(t(0, 10)).reply(t(0, 10, 10), alex).resolve(t(0, 15), alex)
+    tl.reopen(t(2, 10), sam).resolve(t(3, 12), sam)
+    other = Timeline(session, acc)  # open throughout, for company
+    other.customer(t(1, 9))
+    assert backlog(session) == [(0, 0), (1, 1), (2, 2), (3, 1)]
+    assert backlog(session, 1, 3) == [(1, 1), (2, 2)]
+
+
+def test_backlog_after_a_staff_reopening_without_a_new_resolution(
+        session: Session, acc: Account, alex: Agent, sam: Agent) -> None:
+    tl = Timeline(session, acc)
+    tl.customer(t(0, 10)).reply(t(0, 10, 10), alex).resolve(t(0, 15), alex)
+    tl.reopen(t(1, 10), sam).snooze(t(1, 11), t(5), sam)
+    # Resolved at the end of Monday; open (snoozed) from the reopening on.
+    assert backlog(session) == [(0, 0), (1, 1), (2, 1), (3, 1)]
+    assert backlog(session, 1) == [(1, 1), (2, 1), (3, 1)]
+    assert undone(session, tl) == [(1, t(0, 15), t(1, 10), 19 * 3600, sam.id)]
+    assert reports.response_times(session, WIDE, now=t(4)).resolution.waiting.count == 1
+
+
+def test_reopening_a_snoozed_conversation_undoes_no_resolution(
+        session: Session, acc: Account, alex: Agent) -> None:
+    tl = Timeline(session, acc)
+    tl.customer(t(0, 10)).snooze(t(0, 11), t(3), alex)
+    tl.reopen(t(1, 10), alex)  # woken by hand: it was never resolved
+    assert undone(session, tl) == []
+    assert backlog(session) == [(0, 1), (1, 1), (2, 1), (3, 1)]
+
+
+def test_backlog_with_a_repeated_resolution_and_a_reopening_at_midnight(
+        session: Session, acc: Account, alex: Agent, sam: Agent) -> None:
+    tl = Timeline(session, acc)
+    tl.customer(t(0, 10)).reply(t(0, 10, 10), alex).resolve(t(0, 15), alex)
+    tl.resolve(t(1, 9), sam)  # resolved again: it stood resolved since Monday 15:00
+    tl.reopen(t(2), sam)  # Wednesday 00:00: still resolved at the end of Tuesday
+    assert undone(session, tl) == [(1, t(0, 15), t(2), 33 * 3600, sam.id)]
+    assert backlog(session) == [(0, 0), (1, 0), (2, 1), (3, 1)]
+    assert backlog(session, 2) == [(2, 1), (3, 1)]
 
 
 def test_resolved_without_an_event_uses_resolved_at(session: Session, acc: Account,

@@ -30,11 +30,23 @@ def spans(session: Session, tl: Timeline) -> list[tuple[object, ...]]:
     reports.refresh(session)
     rows = session.execute(text(
         "SELECT kind, is_first, cycle_no, start_us, end_us, wall_us, biz_us, agent_id, met "
-        "FROM report_span WHERE conversation_id = :c ORDER BY start_us, kind"), {"c": tl.id})
+        "FROM report_span WHERE conversation_id = :c AND kind IN ('reply', 'resolution') "
+        "ORDER BY start_us, kind"), {"c": tl.id})
     return [("first_response" if kind == "reply" and first else kind, cycle, from_micros(s),
              None if e is None else from_micros(e), None if w is None else w / 1e6,
              None if b is None else b / 1e6, agent, None if met is None else bool(met))
             for kind, first, cycle, s, e, w, b, agent, met in rows]
+
+
+def undone(session: Session, tl: Timeline) -> list[tuple[object, ...]]:
+    """(cycle, resolved, reopened, wall s, agent) of each time the conversation stood
+    resolved until staff reopened it (the "undone" rows the backlog leaves out)."""
+    reports.refresh(session)
+    rows = session.execute(text(
+        "SELECT cycle_no, start_us, end_us, wall_us, agent_id FROM report_span "
+        "WHERE conversation_id = :c AND kind = 'undone' ORDER BY start_us"), {"c": tl.id})
+    return [(cycle, from_micros(s), from_micros(e), w / 1e6, agent)
+            for cycle, s, e, w, agent in rows]
 
 
 def test_reopen_after_resolution_is_two_cycles(session: Session, acc: Account, alex: Agent,

@@ -62,14 +62,18 @@ def inbox(request: Request, session: SessionDep, agent: WebAgent,
     )
     if is_htmx(request) and request.headers.get("HX-Target") in ("rows", "more"):
         return render(request, "inbox/_rows.html", **context)
+    counts = _counts(session, agent)
     if is_htmx(request) and request.headers.get("HX-Target") == "list":
-        return render(request, "inbox/_list.html", **context)
-    counts = {v.key: service.count_conversations(session, view_filter(v.key, agent))
-              for v in VIEWS}
+        return render(request, "inbox/_list.html", counts=counts, oob_counts=True, **context)
     return render(request, "inbox/index.html", counts=counts, **context,
                   accounts=session.scalars(select(Account).order_by(Account.name)).all(),
                   teams=session.scalars(select(Team).order_by(Team.name)).all(),
                   all_tags=session.scalars(select(Tag).order_by(Tag.name)).all())
+
+
+def _counts(session: Session, agent: Agent) -> dict[str, int]:
+    return {v.key: service.count_conversations(session, view_filter(v.key, agent))
+            for v in VIEWS}
 
 
 def _show(request: Request, session: Session, conv_id: PathId,

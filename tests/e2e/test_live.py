@@ -93,3 +93,15 @@ def test_back_to_the_inbox_shows_the_list_as_it_is_now(page: Any, stack: Stack) 
     expect(page).to_have_url(f"{stack.base_url}/inbox")
     expect(row).not_to_have_class(re.compile(r"\bunread\b"))
     expect(row.locator(".assignee")).to_have_text("Alice Agent")
+
+
+def test_the_view_counts_follow_a_new_mention(page: Any, stack: Stack) -> None:
+    page.goto("/inbox")
+    wait_live(page)
+    count = page.locator('[data-view-count="open"]')
+    before = int(count.inner_text())
+
+    stack.conversation_of(stack.mention(stack.customer("Cora Count"), "counting on you").id)
+
+    expect(page.locator("#rows .row", has_text="counting on you")).to_be_visible()
+    expect(count).to_have_text(str(before + 1))

@@ -139,3 +139,17 @@ def test_bulk_without_csrf_changes_nothing(web: TestClient, session: Session) ->
     assert r.status_code == 403
     session.expire_all()
     assert session.get(Conversation, convs["a"].id).status == "open"  # type: ignore[union-attr]
+
+
+def test_the_live_list_fragment_brings_the_view_counts_along(web: TestClient, session: Session,
+                                                             me: Agent) -> None:
+    convs = seed(session)
+    actions.assign(session, convs["a"], by=me, agent_id=me.id)
+    r = web.get("/inbox?view=open", headers=HTMX | {"HX-Target": "list"})
+    views = soup(r).select_one("nav#views")
+    assert views is not None and views["hx-swap-oob"] == "true"
+    counts = {s["data-view-count"]: s.text for s in views.select("[data-view-count]")}
+    assert counts["open"] == "3" and counts["mine"] == "1" and counts["unassigned"] == "2"
+    # The full page has the same nav, swapped in place rather than out of band.
+    page = soup(web.get("/inbox"))
+    assert page.select_one("nav#views").get("hx-swap-oob") is None  # type: ignore[union-attr]

@@ -28,6 +28,7 @@ from app.web import CsrfAgent, WebAgent, is_htmx, redirect, render
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
+MAX_SHOWN = 1000  # a live refresh reloads at most this many rows the agent had loaded
 
 
 @router.get("/")
@@ -38,12 +39,13 @@ def home(_agent: WebAgent) -> Response:
 @router.get("/inbox")
 def inbox(request: Request, session: SessionDep, agent: WebAgent,
           cursor: str | None = None) -> Response:
-    params = {k: v for k, v in request.query_params.items() if k != "cursor"}
+    params = {k: v for k, v in request.query_params.items() if k not in ("cursor", "shown")}
     view, filters, sort = parse(params, agent)
+    limit = _shown(request.query_params.get("shown"))
     if params.get("sort") == "breach":
-        page = closest_to_breach(session, filters=filters, limit=PAGE, cursor=cursor)
+        page = closest_to_breach(session, filters=filters, limit=limit, cursor=cursor)
     else:
-        page = service.list_conversations(session, filters=filters, sort=sort, limit=PAGE,
+        page = service.list_conversations(session, filters=filters, sort=sort, limit=limit,
                                           cursor=cursor)
     ids = [row[0].id for row in page.items]
     tags: dict[int, list[Tag]] = {}
@@ -69,6 +71,15 @@ def inbox(request: Request, session: SessionDep, agent: WebAgent,
                   accounts=session.scalars(select(Account).order_by(Account.name)).all(),
                   teams=session.scalars(select(Team).order_by(Team.name)).all(),
                   all_tags=session.scalars(select(Tag).order_by(Tag.name)).all())
+
+
+def _shown(raw: str | None) -> int:
+    """How many rows to list: a live refresh asks for as many as the agent had loaded
+    with "Load more", so they are not thrown away; never fewer than a page."""
+    try:
+        return min(max(PAGE, int(raw or 0)), MAX_SHOWN)
+    except ValueError:
+        return PAGE
 
 
 def _counts(session: Session, agent: Agent) -> dict[str, int]:

@@ -78,15 +78,36 @@
   // ---- the list: selection, bulk bar, live refresh that respects a selection ----
   let selected = 0;
   function rows() { return $$(".rows .row"); }
-  function select(i) {
+  function select(i, focus = true) {
     const all = rows();
     if (!all.length) return;
     selected = Math.max(0, Math.min(all.length - 1, i));
     all.forEach((r, n) => r.classList.toggle("selected", n === selected));
+    if (!focus) return;
     all[selected].scrollIntoView({ block: "nearest" });
     const link = $(".rowlink", all[selected]);
     if (link) link.focus({ preventScroll: true });
   }
+  // A live refresh asks for as many rows as are loaded ("Load more" included) and puts the
+  // selection back on the same conversation, wherever it moved to.
+  let keepSelected = null;
+  document.addEventListener("htmx:configRequest", (e) => {
+    if (e.detail.elt.matches && e.detail.elt.matches("[data-live-list]")) e.detail.parameters.shown = rows().length;
+  });
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (e.detail.target && e.detail.target.id === "list") {
+      const r = rows()[selected];
+      keepSelected = r ? r.dataset.conversation : null;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", (e) => {
+    if (!e.detail.target || e.detail.target.id !== "list") return;
+    const i = rows().findIndex((r) => r.dataset.conversation === keepSelected);
+    // Focus follows only if it was on the list (a swapped-out row drops it to the body),
+    // not when the agent is typing in the search box meanwhile.
+    const lost = !document.activeElement || document.activeElement === document.body;
+    select(i >= 0 ? i : selected, lost);
+  });
   document.addEventListener("change", (e) => {
     const t = e.target;
     if (t.matches("[data-select-all]")) $$('.rows input[name="ids"]').forEach((b) => { b.checked = t.checked; });

@@ -7,7 +7,10 @@ import re
 from typing import Any
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from app.inbox import actions
+from app.inbox.models import Conversation
 from tests.e2e.support import ACCOUNT_NAME, Browsers, Stack, wait_live
 
 
@@ -105,3 +108,38 @@ def test_the_view_counts_follow_a_new_mention(page: Any, stack: Stack) -> None:
 
     expect(page.locator("#rows .row", has_text="counting on you")).to_be_visible()
     expect(count).to_have_text(str(before + 1))
+
+
+def test_a_live_refresh_keeps_the_loaded_rows_and_the_selection(page: Any,
+                                                                 stack: Stack) -> None:
+    tweets = [stack.mention(stack.customer(f"Lena{n} Loaded"), f"zebraload question {n}")
+              for n in range(52)]
+    for tweet in tweets:
+        stack.conversation_of(tweet.id)
+    try:
+        _keeps_loaded_rows(page, stack)
+    finally:  # other tests expect their new conversation on the first page of All open
+        with stack.factory() as session:
+            for conv in session.scalars(select(Conversation).where(
+                    Conversation.last_message_text.contains("zebraload"))):  # type: ignore[union-attr]
+                actions.resolve(session, conv, by=None)
+            session.commit()
+
+
+def _keeps_loaded_rows(page: Any, stack: Stack) -> None:
+    page.goto("/inbox?view=open&q=zebraload&sort=newest")
+    wait_live(page)
+    rows = page.locator("#rows .row")
+    expect(rows).to_have_count(50)
+    page.get_by_role("link", name="Load more").click()
+    expect(rows).to_have_count(52)
+    for _ in range(45):
+        page.keyboard.press("j")
+    chosen = rows.nth(45).get_attribute("data-conversation")
+    expect(page.locator("#rows .row.selected")).to_have_attribute("data-conversation", chosen)
+
+    stack.mention(stack.customer("Lena New"), "zebraload newest question")
+
+    expect(rows.first).to_contain_text("zebraload newest question")
+    expect(rows).to_have_count(52)
+    expect(page.locator("#rows .row.selected")).to_have_attribute("data-conversation", chosen)

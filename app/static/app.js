@@ -121,6 +121,52 @@
     if (el.matches && el.matches("[data-live-list]") && $$('.rows input[name="ids"]:checked').length) e.preventDefault();
   });
 
+  // ---- the side panel: a live refresh never wipes what the agent is typing there ----
+  function fieldsOf(panel) { return $$("input:not([type=hidden]), textarea, select", panel); }
+  function typedIn(el) {
+    if (el.matches("select")) {
+      // Without a `selected` option a select starts on its first one.
+      const first = Array.from(el.options).findIndex((o) => o.defaultSelected);
+      return el.selectedIndex !== Math.max(0, first);
+    }
+    return el.value !== el.defaultValue;
+  }
+  function panelBusy(panel) {
+    return panel.contains(document.activeElement) && document.activeElement !== panel
+      || fieldsOf(panel).some(typedIn);
+  }
+  function refreshPanel(panel) {
+    delete panel.dataset.stale;
+    htmx.ajax("GET", panel.getAttribute("hx-get"), { source: panel, target: panel, swap: "innerHTML" });
+  }
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    const el = e.detail.elt;
+    // Only the live refresh (a GET from the panel itself); the panel's own forms go ahead.
+    if (el.id === "details" && panelBusy(el)) { el.dataset.stale = "1"; e.preventDefault(); }
+  });
+  // The agent may have started typing while the refresh was on its way. (beforeSwap fires
+  // on the target: the request's own element tells the refresh from a form's response.)
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    const el = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (el && el.id === "details" && panelBusy(el)) {
+      el.dataset.stale = "1";
+      e.detail.shouldSwap = false;
+    }
+  });
+  // Once the agent is done (left the panel with nothing typed, or cleared it), catch up.
+  function catchUp() {
+    const panel = $("#details");
+    if (panel && panel.dataset.stale && !panelBusy(panel)) refreshPanel(panel);
+  }
+  document.addEventListener("focusout", (e) => {
+    if (e.target.closest && e.target.closest("#details")) setTimeout(catchUp, 0);
+  });
+  // A form's own response swaps the panel too; a refresh held back meanwhile still follows,
+  // as it may carry a colleague's change made before this one.
+  document.addEventListener("htmx:afterSwap", (e) => {
+    if (e.detail.target && e.detail.target.id === "details") setTimeout(catchUp, 0);
+  });
+
   // Back to the list shows a copy the browser kept (back/forward cache or HTTP cache) from
   // before whatever was done meanwhile, and the live stream missed those changes: reload it.
   window.addEventListener("pageshow", (e) => {

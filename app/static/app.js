@@ -37,14 +37,34 @@
     if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
     return `${Math.floor(seconds / 86400)}d`;
   }
+  // Time left on an SLA clock, as the server writes it (app/web.py duration).
+  function duration(seconds) {
+    const m = Math.floor(Math.max(0, seconds) / 60);
+    if (m < 60) return `${m}m`;
+    if (m < 1440) return `${Math.floor(m / 60)}h ${m % 60}m`;
+    return `${Math.floor(m / 1440)}d ${Math.floor((m % 1440) / 60)}h`;
+  }
+  // SLA badges count down, turn at risk and then breached while the page is open.
+  function slaTick() {
+    const now = Date.now();
+    for (const el of $$("[data-sla-due]")) {
+      const due = Date.parse(el.dataset.slaDue);
+      const risk = Date.parse(el.dataset.slaRisk);
+      const state = due <= now ? "breached" : risk <= now ? "at_risk" : "ok";
+      const left = duration((due - now) / 1000);
+      el.className = `sla sla-${state}`;
+      el.textContent = state === "breached" ? "SLA breached"
+        : state === "at_risk" ? `SLA at risk · ${left} left` : `SLA ${left} left`;
+    }
+  }
+  setInterval(slaTick, 30000);
+  document.addEventListener("DOMContentLoaded", slaTick);
+  document.addEventListener("htmx:afterSettle", slaTick);
   function tick() {
     const now = Date.now();
-    // An SLA clock that runs out while the page is open turns red by itself.
+    // An SLA clock that runs out turns red at once, not at the next half-minute.
     for (const el of $$("[data-sla-due]")) {
-      if (!el.classList.contains("sla-breached") && Date.parse(el.dataset.slaDue) <= now) {
-        el.className = "sla sla-breached";
-        el.textContent = "SLA breached";
-      }
+      if (!el.classList.contains("sla-breached") && Date.parse(el.dataset.slaDue) <= now) slaTick();
     }
     for (const el of $$("[data-since]")) el.textContent = span(Math.max(0, Math.floor((now - Date.parse(el.dataset.since)) / 1000)));
     for (const el of $$("[data-ago]")) {

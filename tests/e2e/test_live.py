@@ -143,3 +143,29 @@ def _keeps_loaded_rows(page: Any, stack: Stack) -> None:
     expect(rows.first).to_contain_text("zebraload newest question")
     expect(rows).to_have_count(52)
     expect(page.locator("#rows .row.selected")).to_have_attribute("data-conversation", chosen)
+
+
+def test_sla_badges_count_down_and_turn_at_risk_then_breached(page: Any) -> None:
+    page.clock.install()
+    page.goto("/inbox")
+    wait_live(page)
+    # A badge as the server writes it: due in 26 hours, at risk in 2.
+    page.evaluate("""() => {
+      const iso = (ms) => new Date(Date.now() + ms).toISOString();
+      const b = document.createElement("span");
+      b.id = "test-sla"; b.className = "sla sla-ok"; b.textContent = "SLA 1560m left";
+      b.dataset.slaDue = iso((26 * 3600 + 45) * 1000);
+      b.dataset.slaRisk = iso(2 * 3600 * 1000);
+      document.querySelector("#rows").before(b);
+    }""")
+    badge = page.locator("#test-sla")
+
+    page.clock.fast_forward(30_000)
+    expect(badge).to_have_text("SLA 1d 2h left")
+    expect(badge).to_have_class("sla sla-ok")
+    page.clock.fast_forward("02:00:00")
+    expect(badge).to_have_text("SLA at risk · 1d 0h left")
+    expect(badge).to_have_class("sla sla-at_risk")
+    page.clock.fast_forward("24:01:00")
+    expect(badge).to_have_text("SLA breached")
+    expect(badge).to_have_class("sla sla-breached")

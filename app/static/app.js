@@ -112,7 +112,7 @@
   // selection back on the same conversation, wherever it moved to.
   let keepSelected = null;
   document.addEventListener("htmx:configRequest", (e) => {
-    if (e.detail.elt.matches && e.detail.elt.matches("[data-live-list]")) e.detail.parameters.shown = rows().length;
+    if (e.detail.elt.matches && e.detail.elt.matches("[data-live-list], [data-bulk]")) e.detail.parameters.shown = rows().length;
   });
   document.addEventListener("htmx:beforeSwap", (e) => {
     if (e.detail.target && e.detail.target.id === "list") {

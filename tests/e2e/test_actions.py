@@ -130,3 +130,29 @@ def test_a_live_refresh_keeps_what_is_typed_in_the_side_panel(browsers: Browsers
     why.fill("")  # done with it: the panel catches up once the agent leaves it
     why.press("Escape")
     expect(tags).to_have_text(["legal", "vip"])
+
+
+def test_bulk_mistakes_show_a_notice_and_keep_the_list(page: Any, stack: Stack) -> None:
+    conv = stack.conversation_of(stack.mention(stack.customer("Bo Bulk"), "bulkzebra one").id)
+    page.goto("/inbox?view=open&q=bulkzebra")
+    row = page.locator(f'#rows .row[data-conversation="{conv}"]')
+    expect(row).to_be_visible()
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.locator("#notice")).to_have_text("select at least one conversation")
+    expect(page).to_have_url(f"{stack.base_url}/inbox?view=open&q=bulkzebra")
+
+    row.locator('input[name="ids"]').check()
+    page.get_by_label("Bulk action", exact=True).select_option("tag")
+    page.get_by_label("Tag name").fill("   ")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.locator("#notice")).to_have_text("a tag needs 1 to 64 characters")
+    expect(row.locator('input[name="ids"]')).to_be_checked()
+    expect(page.get_by_label("Tag name")).to_have_value("   ")
+
+    resolved = page.locator('[data-view-count="resolved"]')
+    before = int(resolved.inner_text())
+    page.get_by_label("Bulk action", exact=True).select_option("resolve")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(row).to_have_count(0)
+    expect(resolved).to_have_text(str(before + 1))
+    expect(page).to_have_url(f"{stack.base_url}/inbox?view=open&q=bulkzebra")

@@ -321,6 +321,17 @@
     if ($(".rows .row")) select(0);
   });
 
+  // On the list, e and a act on the selected row as the buttons do inside a conversation;
+  // the list then shows the result (an error comes up as a notice).
+  function onRow(e, path, values) {
+    const r = rows()[selected];
+    const live = $("[data-live-list]");
+    if (!r || !live) return;
+    e.preventDefault();
+    htmx.ajax("POST", `/conversations/${r.dataset.conversation}/${path}`, { values, swap: "none", target: r })
+      .then(() => { const l = $("[data-live-list]"); if (l) htmx.trigger(l, "sse:inbox"); });
+  }
+
   // ---- keyboard ----
   document.addEventListener("keydown", (e) => {
     const t = e.target;
@@ -346,8 +357,9 @@
       case "Enter": { const r = rows()[selected]; if (r && !t.closest("form")) { e.preventDefault(); location.href = $(".rowlink", r).href; } break; }
       case "r": if (composer()) { e.preventDefault(); composer().focus(); } break;
       case "n": if ($("#note")) { e.preventDefault(); $("#note").focus(); } break;
-      case "e": click('[data-action="resolve"]'); break;
-      case "a": click('[data-action="take"]'); break;
+      case "e": if ($('[data-action="resolve"]')) click('[data-action="resolve"]'); else onRow(e, "status", { action: "resolve" }); break;
+      case "a": if ($('[data-action="take"]')) click('[data-action="take"]');
+        else { const r = rows()[selected]; onRow(e, "assign", { assignee: "me", team: r ? r.dataset.team : "" }); } break;
       case "/": if ($("[data-search]")) { e.preventDefault(); $("[data-search]").focus(); }
         else if (composer()) { e.preventDefault(); openCanned(); } break;
       case "?": e.preventDefault(); $("#shortcuts").showModal(); break;

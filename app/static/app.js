@@ -199,6 +199,50 @@
     }
   });
 
+  // ---- X's weighted post length: a port of connectors/x_text.py (twitter-text v3) ----
+  // Keep the two in step: the counter must agree with what the server will accept.
+  const X_LIGHT = [[0, 4351], [8192, 8205], [8208, 8223], [8242, 8247]];
+  const X_TLDS = "com|net|org|info|biz|edu|gov|io|ai|app|dev|co|me|tv|ly|xyz|shop|store|online|site";
+  // Python's \w is Unicode-aware; in JavaScript that is [\p{L}\p{N}_].
+  const X_URL = new RegExp(String.raw`(?<![\p{L}\p{N}_@＠$#＃./-])`
+    + String.raw`(?:https?://[^\s/?#]+\.[^\s/?#]+`
+    + String.raw`|(?:www\.)?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:${X_TLDS})(?![\p{L}\p{N}_-]))`
+    + String.raw`(?:[/?#]\S*)?`, "giu");
+  const X_TRAILING = ".,;:!?'\"…";
+  const X_PICT = String.raw`\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u25fe\u2600-\u27bf`
+    + String.raw`\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299\u{1f000}-\u{1faff}`;
+  const X_ELEMENT = String.raw`(?:[${X_PICT}]\ufe0f?[\u{1f3fb}-\u{1f3ff}]?(?:[\u{e0020}-\u{e007e}]+\u{e007f})?|[\u00a9\u00ae]\ufe0f)`;
+  const X_EMOJI = new RegExp(String.raw`[\u{1f1e6}-\u{1f1ff}]{2}|[0-9#*]\ufe0f?\u20e3|`
+    + String.raw`${X_ELEMENT}(?:\u200d${X_ELEMENT})*`, "uy");
+  function xWeigh(text) {
+    let units = 0;
+    let i = 0;
+    while (i < text.length) {
+      X_EMOJI.lastIndex = i;
+      const emoji = X_EMOJI.exec(text);
+      if (emoji) { units += 200; i += emoji[0].length; continue; }
+      const cp = text.codePointAt(i);
+      units += X_LIGHT.some(([lo, hi]) => lo <= cp && cp <= hi) ? 100 : 200;
+      i += cp > 0xffff ? 2 : 1;
+    }
+    return units;
+  }
+  function xWeightedLength(raw) {
+    const text = raw.normalize("NFC");
+    const count = (s, c) => s.split(c).length - 1;
+    let units = 0;
+    let position = 0;
+    for (const m of text.matchAll(X_URL)) {
+      let link = m[0];
+      while (link && X_TRAILING.includes(link[link.length - 1])) link = link.slice(0, -1);
+      if (link.endsWith(")") && count(link, "(") < count(link, ")")) link = link.slice(0, -1);
+      units += xWeigh(text.slice(position, m.index)) + 23 * 100;
+      position = m.index + link.length;
+    }
+    units += xWeigh(text.slice(position));
+    return Math.floor(units / 100);
+  }
+
   // ---- composer: count, limit, personal data warning, drafts, canned responses ----
   const PERSONAL = /[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d ()/-]{7,}\d/;
   function composer() { return $("#composer"); }
@@ -208,7 +252,9 @@
     const form = box.form;
     const priv = $("[data-private-switch]", form);
     const limit = Number(priv && priv.checked ? form.dataset.privateLimit : form.dataset.limit);
-    const n = Array.from(box.value).length;
+    // A public X post counts as X counts it; the rest (and every DM) in characters.
+    const weighted = form.dataset.weighted === "true" && !(priv && priv.checked);
+    const n = weighted ? xWeightedLength(box.value) : Array.from(box.value).length;
     const count = $("#composer-count");
     count.textContent = `${n} / ${limit}`;
     count.classList.toggle("over", n > limit);

@@ -44,7 +44,21 @@ def _exact(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%a %d %b %Y, %H:%M:%S UTC") if value else ""
 
 
-templates.env.filters.update(ago=_ago, iso=_iso, exact=_exact)
+def duration(seconds: float) -> str:
+    """A time left as an agent reads it: "45m", "23h 6m", "2d 4h" (app.js says the same)."""
+    minutes = max(0, int(seconds)) // 60
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 24 * 60:
+        return f"{minutes // 60}h {minutes % 60}m"
+    return f"{minutes // (24 * 60)}d {minutes % (24 * 60) // 60}h"
+
+
+def _until(value: datetime | None, now: datetime | None = None) -> str:
+    return duration((value - (now or utcnow())).total_seconds()) if value else ""
+
+
+templates.env.filters.update(ago=_ago, iso=_iso, exact=_exact, until=_until)
 
 
 def is_htmx(request: Request) -> bool:

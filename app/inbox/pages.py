@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
-from urllib.parse import urlencode
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Form, Query, Request
@@ -28,6 +28,7 @@ from app.web import CsrfAgent, WebAgent, is_htmx, redirect, render
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
+MAX_SHOWN = 1000  # a live refresh reloads at most this many rows the agent had loaded
 
 
 @router.get("/")
@@ -38,12 +39,27 @@ def home(_agent: WebAgent) -> Response:
 @router.get("/inbox")
 def inbox(request: Request, session: SessionDep, agent: WebAgent,
           cursor: str | None = None) -> Response:
-    params = {k: v for k, v in request.query_params.items() if k != "cursor"}
+    params = {k: v for k, v in request.query_params.items() if k not in ("cursor", "shown")}
+    context = _listing(session, agent, params, cursor, _shown(request.query_params.get("shown")))
+    if is_htmx(request) and request.headers.get("HX-Target") in ("rows", "more"):
+        return render(request, "inbox/_rows.html", **context)
+    counts = _counts(session, agent)
+    if is_htmx(request) and request.headers.get("HX-Target") == "list":
+        return render(request, "inbox/_list.html", counts=counts, oob_counts=True, **context)
+    return render(request, "inbox/index.html", counts=counts, **context,
+                  accounts=session.scalars(select(Account).order_by(Account.name)).all(),
+                  teams=session.scalars(select(Team).order_by(Team.name)).all(),
+                  all_tags=session.scalars(select(Tag).order_by(Tag.name)).all())
+
+
+def _listing(session: Session, agent: Agent, params: dict[str, str], cursor: str | None,
+             limit: int) -> dict[str, Any]:
+    """What the list templates need: one page of a view, with its rows' tags and SLAs."""
     view, filters, sort = parse(params, agent)
     if params.get("sort") == "breach":
-        page = closest_to_breach(session, filters=filters, limit=PAGE, cursor=cursor)
+        page = closest_to_breach(session, filters=filters, limit=limit, cursor=cursor)
     else:
-        page = service.list_conversations(session, filters=filters, sort=sort, limit=PAGE,
+        page = service.list_conversations(session, filters=filters, sort=sort, limit=limit,
                                           cursor=cursor)
     ids = [row[0].id for row in page.items]
     tags: dict[int, list[Tag]] = {}
@@ -53,23 +69,27 @@ def inbox(request: Request, session: SessionDep, agent: WebAgent,
         tags.setdefault(conv_id, []).append(tag)
     sla = sla_status(session, [i for i in ids if i is not None])
     session.commit()  # keeps the SLA clocks brought up to date on the way
-    context = dict(
+    return dict(
         view=view, views=VIEWS, params=params, page=page, tags=tags, sla=sla,
         sort=params.get("sort") or sort.value,
         agents={a.id: a for a in session.scalars(select(Agent).order_by(Agent.name))},
         more_url="/inbox?" + urlencode(params | {"cursor": page.next_cursor})
         if page.next_cursor else None,
     )
-    if is_htmx(request) and request.headers.get("HX-Target") in ("rows", "more"):
-        return render(request, "inbox/_rows.html", **context)
-    if is_htmx(request) and request.headers.get("HX-Target") == "list":
-        return render(request, "inbox/_list.html", **context)
-    counts = {v.key: service.count_conversations(session, view_filter(v.key, agent))
-              for v in VIEWS}
-    return render(request, "inbox/index.html", counts=counts, **context,
-                  accounts=session.scalars(select(Account).order_by(Account.name)).all(),
-                  teams=session.scalars(select(Team).order_by(Team.name)).all(),
-                  all_tags=session.scalars(select(Tag).order_by(Tag.name)).all())
+
+
+def _shown(raw: str | None) -> int:
+    """How many rows to list: a live refresh asks for as many as the agent had loaded
+    with "Load more", so they are not thrown away; never fewer than a page."""
+    try:
+        return min(max(PAGE, int(raw or 0)), MAX_SHOWN)
+    except ValueError:
+        return PAGE
+
+
+def _counts(session: Session, agent: Agent) -> dict[str, int]:
+    return {v.key: service.count_conversations(session, view_filter(v.key, agent))
+            for v in VIEWS}
 
 
 def _show(request: Request, session: Session, conv_id: PathId,
@@ -238,7 +258,16 @@ def retry(request: Request, message_id: PathId, session: SessionDep, agent: Csrf
 def bulk(request: Request, session: SessionDep, agent: CsrfAgent,
          ids: Annotated[list[int], Form()] = [],  # noqa: B006 - FastAPI form default
          action: Annotated[str, Form()] = "", value: Annotated[str, Form()] = "",
+         shown: Annotated[str, Form()] = "",
          back: Annotated[str, Query()] = "/inbox") -> Response:
     actions.bulk(session, ids, action=action, value=value, by=agent)
     session.commit()
-    return redirect(request, back if back.startswith("/inbox") else "/inbox")
+    if not back.startswith("/inbox"):
+        back = "/inbox"
+    if is_htmx(request):
+        # The list as it now is, in place: the agent keeps the filters and the rows loaded.
+        params = {k: v for k, v in parse_qsl(urlsplit(back).query) if k not in ("cursor", "shown")}
+        context = _listing(session, agent, params, None, _shown(shown))
+        return render(request, "inbox/_list.html", counts=_counts(session, agent),
+                      oob_counts=True, **context)
+    return redirect(request, back)

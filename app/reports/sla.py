@@ -37,6 +37,7 @@ class SlaClock:
     state: str  # ok | at_risk | breached
     business: bool
     due_at: datetime  # the wall-clock instant at which it breaches
+    risk_at: datetime  # the wall-clock instant at which it turns at risk
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def _clocks(session: Session, now: datetime, *, ids: list[int] | None = None,
     else:
         elapsed += " AS el"
     sql = f"""
-SELECT conversation_id, kind, first, policy_id, start_us, target_us, el,
+SELECT conversation_id, kind, first, policy_id, start_us, target_us, el, share,
        CASE WHEN el > target_us THEN 'breached' WHEN {at_risk} THEN 'at_risk' ELSE 'ok' END
 FROM (SELECT s.conversation_id, s.kind, CASE WHEN s.is_first THEN 1 ELSE 0 END AS first,
              s.policy_id, s.start_us, s.target_us,
@@ -133,8 +134,8 @@ FROM (SELECT s.conversation_id, s.kind, CASE WHEN s.is_first THEN 1 ELSE 0 END A
     stmt, bound = calendar_query(session, calendar_for(session, lo_us, now_us), sql, params)
     hours = schedules(session)
     clocks = []
-    for cid, kind, first, policy_id, start_us, target_us, el, state in session.execute(stmt,
-                                                                                      bound):
+    for cid, kind, first, policy_id, start_us, target_us, el, share, state in session.execute(
+            stmt, bound):
         if el is None:  # a wait that starts after `now` (a clock ahead): none spent yet
             el = 0
         schedule = hours.get(int(policy_id))
@@ -144,7 +145,9 @@ FROM (SELECT s.conversation_id, s.kind, CASE WHEN s.is_first THEN 1 ELSE 0 END A
             policy_id=int(policy_id), started_at=from_micros(int(start_us)),
             target_seconds=int(target_us) / US, elapsed=int(el) / US,
             left=(int(target_us) - int(el)) / US, state=state, business=schedule is not None,
-            due_at=from_micros(_due(schedule, int(start_us), int(target_us)))))
+            due_at=from_micros(_due(schedule, int(start_us), int(target_us))),
+            risk_at=from_micros(_due(schedule, int(start_us),
+                                     int(int(target_us) * (1 - float(share)))))))
     return sorted(clocks, key=lambda c: (c.conversation_id, c.target))
 
 

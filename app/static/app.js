@@ -37,14 +37,34 @@
     if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
     return `${Math.floor(seconds / 86400)}d`;
   }
+  // Time left on an SLA clock, as the server writes it (app/web.py duration).
+  function duration(seconds) {
+    const m = Math.floor(Math.max(0, seconds) / 60);
+    if (m < 60) return `${m}m`;
+    if (m < 1440) return `${Math.floor(m / 60)}h ${m % 60}m`;
+    return `${Math.floor(m / 1440)}d ${Math.floor((m % 1440) / 60)}h`;
+  }
+  // SLA badges count down, turn at risk and then breached while the page is open.
+  function slaTick() {
+    const now = Date.now();
+    for (const el of $$("[data-sla-due]")) {
+      const due = Date.parse(el.dataset.slaDue);
+      const risk = Date.parse(el.dataset.slaRisk);
+      const state = due <= now ? "breached" : risk <= now ? "at_risk" : "ok";
+      const left = duration((due - now) / 1000);
+      el.className = `sla sla-${state}`;
+      el.textContent = state === "breached" ? "SLA breached"
+        : state === "at_risk" ? `SLA at risk · ${left} left` : `SLA ${left} left`;
+    }
+  }
+  setInterval(slaTick, 30000);
+  document.addEventListener("DOMContentLoaded", slaTick);
+  document.addEventListener("htmx:afterSettle", slaTick);
   function tick() {
     const now = Date.now();
-    // An SLA clock that runs out while the page is open turns red by itself.
+    // An SLA clock that runs out turns red at once, not at the next half-minute.
     for (const el of $$("[data-sla-due]")) {
-      if (!el.classList.contains("sla-breached") && Date.parse(el.dataset.slaDue) <= now) {
-        el.className = "sla sla-breached";
-        el.textContent = "SLA breached";
-      }
+      if (!el.classList.contains("sla-breached") && Date.parse(el.dataset.slaDue) <= now) slaTick();
     }
     for (const el of $$("[data-since]")) el.textContent = span(Math.max(0, Math.floor((now - Date.parse(el.dataset.since)) / 1000)));
     for (const el of $$("[data-ago]")) {
@@ -78,15 +98,36 @@
   // ---- the list: selection, bulk bar, live refresh that respects a selection ----
   let selected = 0;
   function rows() { return $$(".rows .row"); }
-  function select(i) {
+  function select(i, focus = true) {
     const all = rows();
     if (!all.length) return;
     selected = Math.max(0, Math.min(all.length - 1, i));
     all.forEach((r, n) => r.classList.toggle("selected", n === selected));
+    if (!focus) return;
     all[selected].scrollIntoView({ block: "nearest" });
     const link = $(".rowlink", all[selected]);
     if (link) link.focus({ preventScroll: true });
   }
+  // A live refresh asks for as many rows as are loaded ("Load more" included) and puts the
+  // selection back on the same conversation, wherever it moved to.
+  let keepSelected = null;
+  document.addEventListener("htmx:configRequest", (e) => {
+    if (e.detail.elt.matches && e.detail.elt.matches("[data-live-list], [data-bulk]")) e.detail.parameters.shown = rows().length;
+  });
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (e.detail.target && e.detail.target.id === "list") {
+      const r = rows()[selected];
+      keepSelected = r ? r.dataset.conversation : null;
+    }
+  });
+  document.addEventListener("htmx:afterSettle", (e) => {
+    if (!e.detail.target || e.detail.target.id !== "list") return;
+    const i = rows().findIndex((r) => r.dataset.conversation === keepSelected);
+    // Focus follows only if it was on the list (a swapped-out row drops it to the body),
+    // not when the agent is typing in the search box meanwhile.
+    const lost = !document.activeElement || document.activeElement === document.body;
+    select(i >= 0 ? i : selected, lost);
+  });
   document.addEventListener("change", (e) => {
     const t = e.target;
     if (t.matches("[data-select-all]")) $$('.rows input[name="ids"]').forEach((b) => { b.checked = t.checked; });
@@ -98,6 +139,52 @@
   document.addEventListener("htmx:beforeRequest", (e) => {
     const el = e.detail.elt;
     if (el.matches && el.matches("[data-live-list]") && $$('.rows input[name="ids"]:checked').length) e.preventDefault();
+  });
+
+  // ---- the side panel: a live refresh never wipes what the agent is typing there ----
+  function fieldsOf(panel) { return $$("input:not([type=hidden]), textarea, select", panel); }
+  function typedIn(el) {
+    if (el.matches("select")) {
+      // Without a `selected` option a select starts on its first one.
+      const first = Array.from(el.options).findIndex((o) => o.defaultSelected);
+      return el.selectedIndex !== Math.max(0, first);
+    }
+    return el.value !== el.defaultValue;
+  }
+  function panelBusy(panel) {
+    return panel.contains(document.activeElement) && document.activeElement !== panel
+      || fieldsOf(panel).some(typedIn);
+  }
+  function refreshPanel(panel) {
+    delete panel.dataset.stale;
+    htmx.ajax("GET", panel.getAttribute("hx-get"), { source: panel, target: panel, swap: "innerHTML" });
+  }
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    const el = e.detail.elt;
+    // Only the live refresh (a GET from the panel itself); the panel's own forms go ahead.
+    if (el.id === "details" && panelBusy(el)) { el.dataset.stale = "1"; e.preventDefault(); }
+  });
+  // The agent may have started typing while the refresh was on its way. (beforeSwap fires
+  // on the target: the request's own element tells the refresh from a form's response.)
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    const el = e.detail.requestConfig && e.detail.requestConfig.elt;
+    if (el && el.id === "details" && panelBusy(el)) {
+      el.dataset.stale = "1";
+      e.detail.shouldSwap = false;
+    }
+  });
+  // Once the agent is done (left the panel with nothing typed, or cleared it), catch up.
+  function catchUp() {
+    const panel = $("#details");
+    if (panel && panel.dataset.stale && !panelBusy(panel)) refreshPanel(panel);
+  }
+  document.addEventListener("focusout", (e) => {
+    if (e.target.closest && e.target.closest("#details")) setTimeout(catchUp, 0);
+  });
+  // A form's own response swaps the panel too; a refresh held back meanwhile still follows,
+  // as it may carry a colleague's change made before this one.
+  document.addEventListener("htmx:afterSwap", (e) => {
+    if (e.detail.target && e.detail.target.id === "details") setTimeout(catchUp, 0);
   });
 
   // Back to the list shows a copy the browser kept (back/forward cache or HTTP cache) from
@@ -112,6 +199,50 @@
     }
   });
 
+  // ---- X's weighted post length: a port of connectors/x_text.py (twitter-text v3) ----
+  // Keep the two in step: the counter must agree with what the server will accept.
+  const X_LIGHT = [[0, 4351], [8192, 8205], [8208, 8223], [8242, 8247]];
+  const X_TLDS = "com|net|org|info|biz|edu|gov|io|ai|app|dev|co|me|tv|ly|xyz|shop|store|online|site";
+  // Python's \w is Unicode-aware; in JavaScript that is [\p{L}\p{N}_].
+  const X_URL = new RegExp(String.raw`(?<![\p{L}\p{N}_@＠$#＃./-])`
+    + String.raw`(?:https?://[^\s/?#]+\.[^\s/?#]+`
+    + String.raw`|(?:www\.)?(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+(?:${X_TLDS})(?![\p{L}\p{N}_-]))`
+    + String.raw`(?:[/?#]\S*)?`, "giu");
+  const X_TRAILING = ".,;:!?'\"…";
+  const X_PICT = String.raw`\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff\u24c2\u25aa-\u25fe\u2600-\u27bf`
+    + String.raw`\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299\u{1f000}-\u{1faff}`;
+  const X_ELEMENT = String.raw`(?:[${X_PICT}]\ufe0f?[\u{1f3fb}-\u{1f3ff}]?(?:[\u{e0020}-\u{e007e}]+\u{e007f})?|[\u00a9\u00ae]\ufe0f)`;
+  const X_EMOJI = new RegExp(String.raw`[\u{1f1e6}-\u{1f1ff}]{2}|[0-9#*]\ufe0f?\u20e3|`
+    + String.raw`${X_ELEMENT}(?:\u200d${X_ELEMENT})*`, "uy");
+  function xWeigh(text) {
+    let units = 0;
+    let i = 0;
+    while (i < text.length) {
+      X_EMOJI.lastIndex = i;
+      const emoji = X_EMOJI.exec(text);
+      if (emoji) { units += 200; i += emoji[0].length; continue; }
+      const cp = text.codePointAt(i);
+      units += X_LIGHT.some(([lo, hi]) => lo <= cp && cp <= hi) ? 100 : 200;
+      i += cp > 0xffff ? 2 : 1;
+    }
+    return units;
+  }
+  function xWeightedLength(raw) {
+    const text = raw.normalize("NFC");
+    const count = (s, c) => s.split(c).length - 1;
+    let units = 0;
+    let position = 0;
+    for (const m of text.matchAll(X_URL)) {
+      let link = m[0];
+      while (link && X_TRAILING.includes(link[link.length - 1])) link = link.slice(0, -1);
+      if (link.endsWith(")") && count(link, "(") < count(link, ")")) link = link.slice(0, -1);
+      units += xWeigh(text.slice(position, m.index)) + 23 * 100;
+      position = m.index + link.length;
+    }
+    units += xWeigh(text.slice(position));
+    return Math.floor(units / 100);
+  }
+
   // ---- composer: count, limit, personal data warning, drafts, canned responses ----
   const PERSONAL = /[\w.+-]+@[\w-]+\.[\w.]+|\+?\d[\d ()/-]{7,}\d/;
   function composer() { return $("#composer"); }
@@ -121,7 +252,9 @@
     const form = box.form;
     const priv = $("[data-private-switch]", form);
     const limit = Number(priv && priv.checked ? form.dataset.privateLimit : form.dataset.limit);
-    const n = Array.from(box.value).length;
+    // A public X post counts as X counts it; the rest (and every DM) in characters.
+    const weighted = form.dataset.weighted === "true" && !(priv && priv.checked);
+    const n = weighted ? xWeightedLength(box.value) : Array.from(box.value).length;
     const count = $("#composer-count");
     count.textContent = `${n} / ${limit}`;
     count.classList.toggle("over", n > limit);
@@ -234,6 +367,17 @@
     if ($(".rows .row")) select(0);
   });
 
+  // On the list, e and a act on the selected row as the buttons do inside a conversation;
+  // the list then shows the result (an error comes up as a notice).
+  function onRow(e, path, values) {
+    const r = rows()[selected];
+    const live = $("[data-live-list]");
+    if (!r || !live) return;
+    e.preventDefault();
+    htmx.ajax("POST", `/conversations/${r.dataset.conversation}/${path}`, { values, swap: "none", target: r })
+      .then(() => { const l = $("[data-live-list]"); if (l) htmx.trigger(l, "sse:inbox"); });
+  }
+
   // ---- keyboard ----
   document.addEventListener("keydown", (e) => {
     const t = e.target;
@@ -259,8 +403,9 @@
       case "Enter": { const r = rows()[selected]; if (r && !t.closest("form")) { e.preventDefault(); location.href = $(".rowlink", r).href; } break; }
       case "r": if (composer()) { e.preventDefault(); composer().focus(); } break;
       case "n": if ($("#note")) { e.preventDefault(); $("#note").focus(); } break;
-      case "e": click('[data-action="resolve"]'); break;
-      case "a": click('[data-action="take"]'); break;
+      case "e": if ($('[data-action="resolve"]')) click('[data-action="resolve"]'); else onRow(e, "status", { action: "resolve" }); break;
+      case "a": if ($('[data-action="take"]')) click('[data-action="take"]');
+        else { const r = rows()[selected]; onRow(e, "assign", { assignee: "me", team: r ? r.dataset.team : "" }); } break;
       case "/": if ($("[data-search]")) { e.preventDefault(); $("[data-search]").focus(); }
         else if (composer()) { e.preventDefault(); openCanned(); } break;
       case "?": e.preventDefault(); $("#shortcuts").showModal(); break;

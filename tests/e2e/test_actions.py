@@ -9,7 +9,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from app.inbox.models import Conversation
-from tests.e2e.support import TEAM_NAME, Browsers, Stack, act, wait_live
+from tests.e2e.support import TEAM_NAME, Browsers, Stack, act, swaps, wait_live
 
 
 def _in_view(page: Any, view: str, conv: int) -> Any:
@@ -98,3 +98,61 @@ def test_snooze_is_read_and_shown_in_the_agents_time_zone(browsers: Browsers,
     shown = status.locator("time[data-local-time]")
     expect(shown).to_contain_text("9:00")
     expect(shown).to_contain_text("EST")
+
+
+def test_a_live_refresh_keeps_what_is_typed_in_the_side_panel(browsers: Browsers, page: Any,
+                                                               stack: Stack) -> None:
+    conv = stack.conversation_of(stack.mention(stack.customer("Ida Typing"), "urgent!").id)
+    page.goto(f"/conversations/{conv}")
+    wait_live(page)
+    why = page.locator("#details section[aria-label=Escalate]").get_by_label("Why")
+    tags = page.locator("#details section[aria-label=Tags] .tag")
+    why.fill("Legal threat, needs")  # still typing, the field has focus
+    sam = browsers.page(stack.supervisor)
+    sam.goto(f"/conversations/{conv}")
+
+    def colleague_tags(name: str) -> None:
+        before = swaps(page, "thread")
+        sam.locator("#details").get_by_label("Add tag").fill(name)
+        sam.locator("#details").get_by_role("button", name="Add", exact=True).click()
+        # The same live event refreshes the thread: by then the panel's turn has come.
+        page.wait_for_function("n => (window.__e2e.swaps.thread || 0) > n", arg=before)
+
+    colleague_tags("legal")
+    expect(why).to_have_value("Legal threat, needs")
+    expect(why).to_be_focused()
+    expect(tags).to_have_count(0)
+
+    why.press("Escape")  # out of the field, the text still there: still kept
+    colleague_tags("vip")
+    expect(why).to_have_value("Legal threat, needs")
+
+    why.fill("")  # done with it: the panel catches up once the agent leaves it
+    why.press("Escape")
+    expect(tags).to_have_text(["legal", "vip"])
+
+
+def test_bulk_mistakes_show_a_notice_and_keep_the_list(page: Any, stack: Stack) -> None:
+    conv = stack.conversation_of(stack.mention(stack.customer("Bo Bulk"), "bulkzebra one").id)
+    page.goto("/inbox?view=open&q=bulkzebra")
+    row = page.locator(f'#rows .row[data-conversation="{conv}"]')
+    expect(row).to_be_visible()
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.locator("#notice")).to_have_text("select at least one conversation")
+    expect(page).to_have_url(f"{stack.base_url}/inbox?view=open&q=bulkzebra")
+
+    row.locator('input[name="ids"]').check()
+    page.get_by_label("Bulk action", exact=True).select_option("tag")
+    page.get_by_label("Tag name").fill("   ")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(page.locator("#notice")).to_have_text("a tag needs 1 to 64 characters")
+    expect(row.locator('input[name="ids"]')).to_be_checked()
+    expect(page.get_by_label("Tag name")).to_have_value("   ")
+
+    resolved = page.locator('[data-view-count="resolved"]')
+    before = int(resolved.inner_text())
+    page.get_by_label("Bulk action", exact=True).select_option("resolve")
+    page.get_by_role("button", name="Apply to selected").click()
+    expect(row).to_have_count(0)
+    expect(resolved).to_have_text(str(before + 1))
+    expect(page).to_have_url(f"{stack.base_url}/inbox?view=open&q=bulkzebra")

@@ -117,3 +117,24 @@ def test_slash_outside_the_box_keeps_the_draft(page: Any, stack: Stack) -> None:
     composer.press("Escape")
     expect(canned).to_be_hidden()
     expect(composer).to_have_value("Dear Dora, Sorry for the wait, Dora!")
+
+
+def test_a_and_e_take_and_resolve_the_selected_row_on_the_list(page: Any, stack: Stack) -> None:
+    tweets = [stack.mention(stack.customer(f"Kai{n} Keys"), f"keyzebra {n}") for n in range(2)]
+    convs = [str(stack.conversation_of(t.id)) for t in tweets]
+    page.goto("/inbox?view=open&q=keyzebra&sort=newest")
+    rows = page.locator("#rows .row")
+    expect(rows).to_have_count(2)
+    page.keyboard.press("j")
+    second = rows.nth(1).get_attribute("data-conversation")
+    first = rows.nth(0).get_attribute("data-conversation")
+    assert {first, second} == set(convs)
+    expect(page.locator("#rows .row.selected")).to_have_attribute("data-conversation", second)
+
+    page.keyboard.press("a")
+    expect(rows.nth(1).locator(".assignee")).to_have_text("Alice Agent")
+    expect(rows.nth(0).locator(".assignee")).to_have_count(0)
+
+    page.keyboard.press("e")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-conversation", first)  # resolved: gone

@@ -7,7 +7,10 @@ import re
 from typing import Any
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from app.inbox import actions
+from app.inbox.models import Conversation
 from tests.e2e.support import ACCOUNT_NAME, Browsers, Stack, wait_live
 
 
@@ -93,3 +96,76 @@ def test_back_to_the_inbox_shows_the_list_as_it_is_now(page: Any, stack: Stack) 
     expect(page).to_have_url(f"{stack.base_url}/inbox")
     expect(row).not_to_have_class(re.compile(r"\bunread\b"))
     expect(row.locator(".assignee")).to_have_text("Alice Agent")
+
+
+def test_the_view_counts_follow_a_new_mention(page: Any, stack: Stack) -> None:
+    page.goto("/inbox")
+    wait_live(page)
+    count = page.locator('[data-view-count="open"]')
+    before = int(count.inner_text())
+
+    stack.conversation_of(stack.mention(stack.customer("Cora Count"), "counting on you").id)
+
+    expect(page.locator("#rows .row", has_text="counting on you")).to_be_visible()
+    expect(count).to_have_text(str(before + 1))
+
+
+def test_a_live_refresh_keeps_the_loaded_rows_and_the_selection(page: Any,
+                                                                 stack: Stack) -> None:
+    tweets = [stack.mention(stack.customer(f"Lena{n} Loaded"), f"zebraload question {n}")
+              for n in range(52)]
+    for tweet in tweets:
+        stack.conversation_of(tweet.id)
+    try:
+        _keeps_loaded_rows(page, stack)
+    finally:  # other tests expect their new conversation on the first page of All open
+        with stack.factory() as session:
+            for conv in session.scalars(select(Conversation).where(
+                    Conversation.last_message_text.contains("zebraload"))):  # type: ignore[union-attr]
+                actions.resolve(session, conv, by=None)
+            session.commit()
+
+
+def _keeps_loaded_rows(page: Any, stack: Stack) -> None:
+    page.goto("/inbox?view=open&q=zebraload&sort=newest")
+    wait_live(page)
+    rows = page.locator("#rows .row")
+    expect(rows).to_have_count(50)
+    page.get_by_role("link", name="Load more").click()
+    expect(rows).to_have_count(52)
+    for _ in range(45):
+        page.keyboard.press("j")
+    chosen = rows.nth(45).get_attribute("data-conversation")
+    expect(page.locator("#rows .row.selected")).to_have_attribute("data-conversation", chosen)
+
+    stack.mention(stack.customer("Lena New"), "zebraload newest question")
+
+    expect(rows.first).to_contain_text("zebraload newest question")
+    expect(rows).to_have_count(52)
+    expect(page.locator("#rows .row.selected")).to_have_attribute("data-conversation", chosen)
+
+
+def test_sla_badges_count_down_and_turn_at_risk_then_breached(page: Any) -> None:
+    page.clock.install()
+    page.goto("/inbox")
+    wait_live(page)
+    # A badge as the server writes it: due in 26 hours, at risk in 2.
+    page.evaluate("""() => {
+      const iso = (ms) => new Date(Date.now() + ms).toISOString();
+      const b = document.createElement("span");
+      b.id = "test-sla"; b.className = "sla sla-ok"; b.textContent = "SLA 1560m left";
+      b.dataset.slaDue = iso((26 * 3600 + 45) * 1000);
+      b.dataset.slaRisk = iso(2 * 3600 * 1000);
+      document.querySelector("#rows").before(b);
+    }""")
+    badge = page.locator("#test-sla")
+
+    page.clock.fast_forward(30_000)
+    expect(badge).to_have_text("SLA 1d 2h left")
+    expect(badge).to_have_class("sla sla-ok")
+    page.clock.fast_forward("02:00:00")
+    expect(badge).to_have_text("SLA at risk · 1d 0h left")
+    expect(badge).to_have_class("sla sla-at_risk")
+    page.clock.fast_forward("24:01:00")
+    expect(badge).to_have_text("SLA breached")
+    expect(badge).to_have_class("sla sla-breached")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.sync_api import expect
 
+from connectors.x_text import weighted_length
 from tests.e2e.support import Stack, wait_live, wait_until
 
 
@@ -118,3 +120,26 @@ def test_an_error_notice_goes_when_the_next_action_works(page: Any, stack: Stack
     page.get_by_role("button", name="Add note").click()
     expect(page.locator("#thread")).to_contain_text("asked for the order number")
     expect(notice).to_be_hidden(timeout=2000)  # not the 8 s an error stays on its own
+
+
+def test_the_counter_weighs_a_public_x_post_as_the_server_does(page: Any, stack: Stack) -> None:
+    conv = stack.conversation_of(stack.mention(stack.customer("Wen Weights"), "count?").id)
+    page.goto(f"/conversations/{conv}")
+    composer, count = page.locator("#composer"), page.locator("#composer-count")
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"
+    link = "https://example.com/orders/track?id=" + "7" * 60
+    samples = [
+        "日本語のテキストです。ありがとう",
+        f"Thanks 👍🏽 {family} 🇯🇵 1️⃣ ©️ © …™",
+        f"Track it here: {link}.",
+        "(details: acme.com/help/returns-and-refunds-for-damaged-goods) or jane@example.com",
+        "e\u0301t\u00e9 — ‘quoted’ ✈️ www.acme.io, see x.com/acmehelp!",
+    ]
+    for text in samples:
+        composer.fill(text)
+        expect(count).to_have_text(f"{weighted_length(text)} / 280")
+    assert weighted_length(samples[0]) == 2 * len(samples[0])  # a real difference to show
+    # A direct message is not weighted: characters again.
+    page.locator("[data-private-switch]").check()
+    composer.fill(samples[0])
+    expect(count).to_have_text(re.compile(rf"^{len(samples[0])} / "))

@@ -15,7 +15,7 @@ from app.db import utcnow
 from app.inbox.models import AuditEvent, Conversation, Escalation, Message, Note
 from app.ingest.service import ingest_batch
 from app.outbox.models import Outbox
-from connectors.base import ThreadKind
+from connectors.base import Platform, ThreadKind
 from tests import factories as f
 from tests.web.conftest import HTMX, soup
 
@@ -339,3 +339,24 @@ def test_form_bytes_that_are_not_utf8_are_refused_and_nothing_is_stored(
                   content=b"text=caf%C3%A9+ok&csrf_token=" + web.csrf.encode(),  # type: ignore[attr-defined]
                   headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert ok.status_code in (200, 303)
+
+
+@pytest.mark.parametrize(("days", "closed"), [(8, True), (3, False)])
+def test_a_closed_messenger_window_disables_sending(web: TestClient, session: Session,
+                                                     days: int, closed: bool) -> None:
+    acc = f.account(session, platform="facebook", name="Acme FB", external_id="900")
+    ingest_batch(session, account=acc, stream="c", cursor=None, messages=[
+        f.inbound("still there?", created_at=utcnow() - timedelta(days=days), thread="m",
+                  author="3", handle=None, name="Jonas", kind=ThreadKind.FB_MESSENGER,
+                  platform=Platform.FACEBOOK)])
+    conv = session.scalars(select(Conversation).where(
+        Conversation.external_thread_id == "m")).one()
+    form = soup(web.get(f"/conversations/{conv.id}")).select_one("#composer-form")
+    assert form is not None
+    buttons = form.select(".composer-bar button[type=submit]")
+    assert [b.text for b in buttons] == ["Send", "Send and resolve"]
+    assert all(b.has_attr("disabled") == closed for b in buttons)
+    note = form.select_one(".composer-bar [data-window-closed]")
+    assert (note is not None) == closed
+    if note is not None:
+        assert "Window closed" in note.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlmodel import Session
@@ -139,3 +141,40 @@ def test_bulk_without_csrf_changes_nothing(web: TestClient, session: Session) ->
     assert r.status_code == 403
     session.expire_all()
     assert session.get(Conversation, convs["a"].id).status == "open"  # type: ignore[union-attr]
+
+
+def test_the_live_list_fragment_brings_the_view_counts_along(web: TestClient, session: Session,
+                                                             me: Agent) -> None:
+    convs = seed(session)
+    actions.assign(session, convs["a"], by=me, agent_id=me.id)
+    r = web.get("/inbox?view=open", headers=HTMX | {"HX-Target": "list"})
+    views = soup(r).select_one("nav#views")
+    assert views is not None and views["hx-swap-oob"] == "true"
+    counts = {s["data-view-count"]: s.text for s in views.select("[data-view-count]")}
+    assert counts["open"] == "3" and counts["mine"] == "1" and counts["unassigned"] == "2"
+    # The full page has the same nav, swapped in place rather than out of band.
+    page = soup(web.get("/inbox"))
+    assert page.select_one("nav#views").get("hx-swap-oob") is None  # type: ignore[union-attr]
+
+
+def test_bulk_from_htmx_answers_with_the_list_or_a_plain_error(web: TestClient,
+                                                               session: Session) -> None:
+    convs = seed(session)
+    back = "/inbox?view=open&platform=x"
+    url = f"/inbox/bulk?back={quote(back, safe='/')}"
+    csrf = {"csrf_token": web.csrf}  # type: ignore[attr-defined]
+    for data, message in (({"action": "resolve"}, "select at least one conversation"),
+                          ({"ids": [convs["a"].id], "action": "tag", "value": "   "},
+                           "a tag needs 1 to 64 characters")):
+        r = web.post(url, data={**data, **csrf}, headers=HTMX)
+        assert r.status_code == 422
+        assert r.headers["content-type"].startswith("text/plain")
+        assert r.text == message
+
+    r = web.post(url, data={"ids": [convs["a"].id], "action": "resolve", **csrf}, headers=HTMX)
+    assert r.status_code == 200 and "<html" not in r.text
+    assert rows(r) == ["refund please"]  # the list it came from: open, X only
+    doc = soup(r)
+    assert doc.select_one('form.bulk')["hx-post"] == url  # type: ignore[index]
+    assert doc.select_one('nav#views [data-view-count="open"]').text == "2"  # type: ignore[union-attr]
+    assert doc.select_one('nav#views [data-view-count="resolved"]').text == "1"  # type: ignore[union-attr]

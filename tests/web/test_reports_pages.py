@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -204,3 +204,31 @@ def test_agents_cannot_edit_policies(web: TestClient) -> None:
     r = web.post("/reports/sla-policies", data={"csrf_token": web.csrf, "name": "Mine",  # type: ignore[attr-defined]
                                                  "first_response_minutes": "1"})
     assert r.status_code == 403
+
+
+def test_sla_badges_say_long_times_in_hours_and_days_and_when_they_turn(
+        web: TestClient, session: Session) -> None:
+    session.add(SlaPolicy(name="Default", is_default=True, first_response_seconds=24 * 3600))
+    session.add(SlaPolicy(name="Relaxed", priority="low", first_response_seconds=3 * 86400))
+    acc = f.account(session)
+    now = utcnow()
+    # 30 s to spare, so that the page rendered a moment later still floors to the minute.
+    day = now - timedelta(minutes=54, seconds=-30)
+    ingest_batch(session, account=acc, stream="m", cursor=None, now=now, messages=[
+        f.inbound("a day", created_at=day, thread="a", author="1"),
+        f.inbound("three days", created_at=now - timedelta(hours=20, seconds=-30), thread="b",
+                  author="2"),
+    ])
+    relaxed = session.scalars(select(Conversation).where(
+        Conversation.external_thread_id == "b")).one()
+    relaxed.priority = "low"
+    session.add(relaxed)
+    session.flush()
+
+    page = soup(web.get("/inbox"))
+    badges = {r.select_one(".snippet").text: r.select_one(".sla") for r in page.select("li.row")}  # type: ignore[union-attr]
+    assert badges["a day"].text == "SLA 23h 6m left"  # type: ignore[union-attr]
+    assert badges["three days"].text == "SLA 2d 4h left"  # type: ignore[union-attr]
+    # At risk once a quarter of the target is left: 18 hours after the message.
+    risk = datetime.fromisoformat(badges["a day"]["data-sla-risk"])  # type: ignore[index, arg-type]
+    assert abs((risk - (day + timedelta(hours=18))).total_seconds()) < 1

@@ -28,7 +28,9 @@ from app.web import CsrfAgent, WebAgent, is_htmx, redirect, render
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
-MAX_SHOWN = 1000  # a live refresh reloads at most this many rows the agent had loaded
+# A live refresh reloads at most this many of the rows the agent had loaded (the most
+# one list call gives).
+MAX_SHOWN = service.MAX_LIMIT
 
 
 @router.get("/")

@@ -138,3 +138,24 @@ def test_a_and_e_take_and_resolve_the_selected_row_on_the_list(page: Any, stack:
     page.keyboard.press("e")
     expect(rows).to_have_count(1)
     expect(rows.first).to_have_attribute("data-conversation", first)  # resolved: gone
+
+
+def test_a_search_asks_once_and_adds_one_history_entry(page: Any, stack: Stack) -> None:
+    stack.conversation_of(stack.mention(stack.customer("Quinn Query"), "toner smudges").id)
+    page.goto("/inbox")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "q=toner" in r.url else None)
+    before = page.evaluate("history.length")
+
+    page.get_by_label("Search").fill("toner")
+    page.get_by_label("Search").press("Enter")
+
+    expect(page).to_have_url(re.compile(r"q=toner"))
+    expect(page.locator("#rows .row")).to_have_count(1)
+    page.wait_for_timeout(300)  # a second request would have gone out by now
+    assert len(asked) == 1, asked
+    assert page.evaluate("history.length") == before + 1
+    # A filter still applies as soon as it is picked, no Enter needed.
+    page.locator("select[name=platform]").select_option("facebook")
+    expect(page).to_have_url(re.compile(r"platform=facebook"))
+    expect(page.locator("#rows .row")).to_have_count(0)

@@ -131,9 +131,7 @@ def _reconcile(session: Session, item: Outbox, message: Message, connector: Conn
     except AuthExpired as exc:
         account = session.get(Account, item.account_id)
         if account is not None:
-            account.needs_reconnect, account.last_error, account.last_error_at = \
-                True, str(exc), now
-            session.add(account)
+            _needs_reconnect(session, account, exc, now)
         _fail(session, item, message, f"{UNKNOWN_IF_POSTED} (the account needs "
               f"reconnection: {exc})", now)
         report.failed += 1
@@ -176,8 +174,7 @@ def _send(session: Session, item: Outbox, message: Message, account: Account,
                      now)
             report.retried += 1
     except AuthExpired as exc:
-        account.needs_reconnect, account.last_error, account.last_error_at = True, str(exc), now
-        session.add(account)
+        _needs_reconnect(session, account, exc, now)
         item.sending_started_at = None  # refused: nothing went out
         _fail(session, item, message, f"the account needs reconnection: {exc}", now)
         report.failed += 1
@@ -188,6 +185,12 @@ def _send(session: Session, item: Outbox, message: Message, account: Account,
     else:
         _mark_sent(session, item, message, external_id, now)
         report.sent += 1
+
+
+def _needs_reconnect(session: Session, account: Account, exc: AuthExpired,
+                    now: datetime) -> None:
+    account.needs_reconnect, account.last_error, account.last_error_at = True, str(exc), now
+    session.add(account)
 
 
 def _requeue(session: Session, item: Outbox, message: Message, state: str, at: datetime,

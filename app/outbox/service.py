@@ -84,11 +84,8 @@ def queue_reply(session: Session, *, conversation: Conversation, agent: Agent | 
     session.add(Outbox(message_id=message.id or 0, account_id=conversation.account_id,
                        state=DeliveryState.QUEUED.value, next_attempt_at=now, created_at=now,
                        updated_at=now))
-    conversation.last_outbound_at = now
-    conversation.waiting_since = None
-    conversation.last_message_at, conversation.last_message_text = now, text[:280]
+    _answered(conversation, text, now)
     conversation.message_count += 1
-    conversation.updated_at = now
     close_escalations_on_answer(session, conversation)
     session.add(conversation)
     session.add(AuditEvent(agent_id=agent.id if agent else None,
@@ -175,6 +172,13 @@ def private_reply_refusal(session: Session, comment: Message) -> str | None:
     return None
 
 
+def _answered(conversation: Conversation, text: str, now: datetime) -> None:
+    """A reply of ours is the conversation's newest message and ends its wait."""
+    conversation.last_outbound_at, conversation.waiting_since = now, None
+    conversation.last_message_at, conversation.last_message_text = now, text[:280]
+    conversation.updated_at = now
+
+
 # The reason a reply fails when nobody can tell whether it reached the platform: a person
 # checks there first, so their retry sends without asking again.
 UNKNOWN_IF_POSTED = "unknown whether this reply was posted; check the platform before retrying"
@@ -202,8 +206,7 @@ def retry_reply(session: Session, *, message: Message, agent: Agent | None,
     message.created_at = now
     conversation = session.get(Conversation, message.conversation_id)
     if conversation is not None:
-        conversation.waiting_since, conversation.last_outbound_at = None, now
-        conversation.updated_at = now
+        _answered(conversation, message.text, now)
         session.add(conversation)
     session.add_all([item, message])
     session.add(AuditEvent(agent_id=agent.id if agent else None,

@@ -338,6 +338,7 @@ def test_a_failed_reply_puts_the_customer_back_in_the_queue_until_retried(
     session.refresh(msg)
     assert conv.waiting_since is None  # answered again
     assert msg.created_at == at  # and it reaches Jane now, not when first written
+    assert (conv.last_message_at, conv.last_message_text) == (at, "Fixed it")  # the list's
 
 
 def test_server_error_before_posting_is_retried(session: Session, sim: SimState, jane_thread,

@@ -251,6 +251,7 @@ class FacebookConnector:
         messages: list[InboundMessage] = []
         scanned: Scanned = {}
         pages, reached_old, last = 0, False, None
+        read_through: Payload | None = None  # the last page wholly read
         conversations = path.endswith("/conversations")
         start = cursor.mark if cursor.mark is not None else now
         try:
@@ -264,14 +265,16 @@ class FacebookConnector:
                     found += [m for m in read(item, since, scanned)
                               if m.external_id not in cursor.seen]
                 messages += found
-                pages += 1
+                pages, read_through = pages + 1, last
                 if reached_old:
                     break
         except (RateLimited, Transient) as exc:
-            if pages == 0 or last is None or next_url(last) is None:
+            # The failure came reading the page after read_through, or one of its nested
+            # pages: the next fetch goes on with that page, the ones before are kept.
+            resume = next_url(read_through) if read_through is not None else None
+            if resume is None:
                 raise
-            # Keep the pages read; the next fetch goes on with the page that failed.
-            return self._partial(messages, cursor, since, start, scanned, next_url(last),
+            return self._partial(messages, cursor, since, start, scanned, resume,
                                  interrupted=exc)
         # A next page left unread means the page cap stopped this run: the next fetch goes on
         # from there, and the cursor's time stays where it was until the run is complete.

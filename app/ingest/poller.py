@@ -199,8 +199,11 @@ def poll_stream(session: Session, account: Account, cursor: Cursor, connector: C
         for _ in range(MAX_FETCHES):
             batch = connector.fetch(stream, value)
             report.api_calls += batch.api_calls
+            # Received now, not when the cycle began: ingest caps message times at this,
+            # and posts written during the fetch must keep their own times and order.
+            received = max(now, utcnow())
             result = ingest_batch(session, account=account, stream=stream,
-                                  messages=batch.messages, cursor=batch.cursor, now=now)
+                                  messages=batch.messages, cursor=batch.cursor, now=received)
             report.new_messages += result.new_messages
             report.conversation_ids |= result.conversation_ids
             value = batch.cursor if batch.cursor is not None else value

@@ -254,6 +254,29 @@ def test_a_limit_or_error_on_a_later_page_keeps_the_pages_read(
     assert fb.fetch("messenger", rest.cursor).messages == []
 
 
+def test_a_failure_inside_a_page_goes_on_with_that_page_next_time(
+    fb: FacebookConnector, fb_control: FacebookControl
+) -> None:
+    # Newest first: Fan 3, Fan 2 on page one; Fan 1 (three messages, so a nested page) and
+    # Fan 0 on page two. Reading Fan 1's nested page fails.
+    made = [fb_control.messenger("hi 0", name="Fan 0", person_id="8300", back_seconds=400)]
+    made += [fb_control.messenger(f"hi 1.{n}", name="Fan 1", person_id="8301",
+                                  back_seconds=300 - 10 * n) for n in range(3)]
+    made += [fb_control.messenger("hi 2", name="Fan 2", person_id="8302", back_seconds=200),
+             fb_control.messenger("hi 3", name="Fan 3", person_id="8303", back_seconds=100)]
+    fb.page_size, fb.nested_size = 2, 2
+    fb_control.post("faults", {"path_prefix": f"{GRAPH}{made[1]['conversation_id']}/messages",
+                               "kind": "server_error"})
+
+    first = fb.fetch("messenger", None)
+
+    assert isinstance(first.interrupted, Transient)
+    assert sorted(m.text for m in first.messages) == ["hi 2", "hi 3"]  # page one only
+    rest = fb.fetch("messenger", first.cursor)
+    ids = [m.external_id for m in first.messages + rest.messages]
+    assert sorted(ids) == sorted(m["id"] for m in made)  # page two read again, whole
+
+
 def test_a_read_that_reports_full_usage_is_kept_and_the_next_call_waits(
     fb: FacebookConnector, fb_control: FacebookControl, sim: SimulatorThread
 ) -> None:

@@ -219,3 +219,18 @@ def test_adding_an_account_tells_an_unreachable_platform_from_refused_credential
                     credentials={"bearer_token": "not-a-token"},
                     api_base_url=simulator.base_url)
     assert count(session, Account) == 0
+
+
+def test_posts_written_after_the_cycle_began_keep_their_own_times(
+        session: Session, sim: SimState, connect, connector_for) -> None:  # type: ignore[no-untyped-def]
+    connect()
+    sim.add_user("7", "jane", "Jane Doe")
+    began = utcnow()  # the cycle starts; Jane posts twice before the fetch reaches her
+    root = sim.add_tweet("7", "@acme printer broken")
+    newest = sim.add_tweet("7", "@acme hello??", in_reply_to=root.id)
+
+    poll_due(session, connector_for, default_interval=60, now=began)
+
+    times = dict(session.execute(select(Message.external_id, Message.created_at)).all())
+    assert times[str(root.id)] < times[str(newest.id)]  # not both capped to the cycle start
+    assert times[str(newest.id)] > began
